@@ -69,9 +69,40 @@ public sealed class SqliteEventStoreTests
 
         await using var reader = _database.CreateStore();
         var read = await reader.ReadBucketAsync(TestEvents.Bucket).ToListAsync();
-        Assert.That(read.Select(e => e.EventId), Is.EquivalentTo(appended));
-        Assert.That(read.Select(e => e.EventId), Is.Ordered);
+        Assert.That(read.Select(e => e.EventId), Is.EqualTo(appended.Order()));
         Assert.That(read, Has.Count.EqualTo(2 * appendersPerStore * eventsPerAppender));
+    }
+
+    [Test]
+    public async Task AppendAsync_AnotherProcessAppendsToTheSameFileAtOnce_LosesNothing()
+    {
+        const int childEvents = 1_500;
+        var store = _database.CreateStore();
+        await store.EnsureCreatedAsync(TestEvents.Increment);
+
+        using var child = ChildProcess.StartAppending(_database.FilePath, childEvents, appenders: 8);
+        var output = child.StandardOutput.ReadToEndAsync();
+        var errors = child.StandardError.ReadToEndAsync();
+
+        // Append from this process until the other one is done, so the two overlap whatever the machine's speed.
+        var appended = new List<TimeUuid>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!child.HasExited && DateTime.UtcNow < deadline && appended.Count < 20_000)
+        {
+            var batch = Enumerable.Range(0, 8).Select(i => TestEvents.Create($"parent-{appended.Count + i}")).ToList();
+            await Task.WhenAll(batch.Select(e => store.AppendAsync(e).AsTask()));
+            appended.AddRange(batch.Select(e => e.EventId));
+        }
+
+        await child.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        TestContext.Out.WriteLine($"This process appended {appended.Count} events while the other appended {childEvents}.");
+        Assert.That(child.ExitCode, Is.Zero, await errors);
+        Assert.That(await output, Does.Contain($"appended {childEvents}"));
+
+        var read = await store.ReadBucketAsync(TestEvents.Bucket).ToListAsync();
+        Assert.That(read.Count(e => e.Message.StartsWith("child-", StringComparison.Ordinal)), Is.EqualTo(childEvents));
+        Assert.That(read.Where(e => e.Message.StartsWith("parent-", StringComparison.Ordinal)).Select(e => e.EventId), Is.EqualTo(appended.Order()));
+        Assert.That(appended, Is.Not.Empty);
     }
 
     [Test]
