@@ -55,7 +55,18 @@ public sealed partial class SqliteEventStore
                 if (batch.Count > 0)
                 {
                     Interlocked.Increment(ref _batchesStarted);
-                    await WriteBatchAsync(batch).ConfigureAwait(false);
+                    try
+                    {
+                        await WriteBatchAsync(batch).ConfigureAwait(false);
+                    }
+                    catch (Exception ex)
+                    {
+                        // WriteBatchAsync completes every caller itself; this only guards the loop, so no append ever hangs.
+                        foreach (var pending in batch)
+                        {
+                            pending.Completion.TrySetException(ex);
+                        }
+                    }
                 }
             }
         }

@@ -219,8 +219,8 @@ public sealed partial class SqliteEventStore : IEventStore, IAsyncDisposable, ID
             HeadersJson.Decode(reader.IsDBNull(5) ? null : reader.GetString(5)));
     }
 
-    /// <summary>Opens a pooled connection with this store's per-connection settings.</summary>
-    private async ValueTask<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    /// <summary>Opens a pooled connection with this store's per-connection settings (busy timeout, synchronous).</summary>
+    internal async ValueTask<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         try

@@ -416,6 +416,29 @@ public sealed class SqliteEventStoreTests
         Assert.That(_database.Scalar("SELECT count(*) FROM events WHERE headers = '{\"a\":\"1\"}' AND key IS NULL"), Is.EqualTo(1));
     }
 
+    [TestCase(SqliteSynchronousMode.Off, 0)]
+    [TestCase(SqliteSynchronousMode.Normal, 1)]
+    [TestCase(SqliteSynchronousMode.Full, 2)]
+    [TestCase(SqliteSynchronousMode.Extra, 3)]
+    public async Task OpenConnectionAsync_Options_SetSynchronousAndBusyTimeoutOnEveryConnection(SqliteSynchronousMode mode, long pragmaValue)
+    {
+        var store = _database.CreateStore(o =>
+        {
+            o.Synchronous = mode;
+            o.BusyTimeout = TimeSpan.FromMilliseconds(1234);
+        });
+
+        await using var connection = await store.OpenConnectionAsync(CancellationToken.None);
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous;";
+        var synchronous = command.ExecuteScalar();
+        command.CommandText = "PRAGMA busy_timeout;";
+        var busyTimeout = command.ExecuteScalar();
+
+        Assert.That(synchronous, Is.EqualTo(pragmaValue));
+        Assert.That(busyTimeout, Is.EqualTo(1234L));
+    }
+
     [Test]
     public void Constructor_InvalidOptions_ThrowsOptionsValidationException()
     {
