@@ -30,7 +30,9 @@ public sealed class SqliteStoreOptions
 
     /// <summary>
     /// How long an operation waits for a lock held by another connection or process on the same file
-    /// before it fails with SQLite's "database is locked".
+    /// before it fails with SQLite's "database is locked". It becomes SQLite's <c>PRAGMA busy_timeout</c> on every
+    /// connection, and Microsoft.Data.Sqlite's own retry of a busy statement (its <c>Default Timeout</c>, which this
+    /// setting replaces) gets the same time rounded up to whole seconds, at least one.
     /// </summary>
     /// <value>The default is 30 seconds. Zero or more, at most <see cref="int.MaxValue"/> milliseconds.</value>
     public TimeSpan BusyTimeout { get; set; } = DefaultBusyTimeout;
