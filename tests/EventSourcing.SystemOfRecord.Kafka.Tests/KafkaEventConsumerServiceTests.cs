@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text;
 using Confluent.Kafka;
 using EventSourcing.SystemOfRecord.Kafka.Testing;
@@ -128,6 +129,23 @@ public sealed class KafkaEventConsumerServiceTests
         _cluster.CreateTopic(topic, partitions: 1);
         var events = await PublishAsync(topic, 10, "e");
         var failing = events[3].EventId;
+        long handlerFailures = 0, handled = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "EventSourcing.SystemOfRecord" && instrument.Name.StartsWith("sor.kafka.consumer.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (tags.ToArray().Contains(new KeyValuePair<string, object?>("topic", topic)))
+            {
+                Interlocked.Add(ref instrument.Name == "sor.kafka.consumer.handler_failures" ? ref handlerFailures : ref handled, value);
+            }
+        });
+        listener.Start();
 
         await using var host = await new ConsumerHost(
             o => KafkaTestSettings.Consumer(o, _cluster, topic, "group-" + topic),
@@ -137,6 +155,9 @@ public sealed class KafkaEventConsumerServiceTests
         Assert.That(host.Handled.Select(e => e.EventId), Is.EqualTo(events.Select(e => e.EventId)), "order kept: nothing after the failing event ran before it succeeded");
         Assert.That(host.Attempts[failing], Is.EqualTo(3));
         Assert.That(host.Attempts.Where(kv => kv.Key != failing).All(kv => kv.Value == 1), Is.True);
+        await host.StopAsync();
+        Assert.That(Interlocked.Read(ref handlerFailures), Is.EqualTo(2), "sor.kafka.consumer.handler_failures");
+        Assert.That(Interlocked.Read(ref handled), Is.EqualTo(10), "sor.kafka.consumer.handled");
     }
 
     [Test]

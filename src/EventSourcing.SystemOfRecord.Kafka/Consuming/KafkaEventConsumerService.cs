@@ -100,6 +100,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
 
                 _failedAttempts.Remove(result.TopicPartition);
                 Interlocked.Increment(ref _handled);
+                KafkaDiagnostics.EventsHandled.Add(1, KafkaDiagnostics.Topic(result.Topic));
                 StoreOffset(consumer, result);
             }
         }
@@ -139,6 +140,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
         {
             _failedAttempts.TryGetValue(result.TopicPartition, out var attempts);
             _failedAttempts[result.TopicPartition] = ++attempts;
+            KafkaDiagnostics.HandlerFailures.Add(1, KafkaDiagnostics.Topic(result.Topic));
             Log.HandlerFailed(_logger, ex, recordedEvent.EventId, result.Topic, result.Partition.Value, result.Offset.Value, attempts);
             return false;
         }
@@ -153,6 +155,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
 
     private void OnPoisonRecord(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> result, string problem)
     {
+        KafkaDiagnostics.PoisonRecords.Add(1, KafkaDiagnostics.Topic(result.Topic));
         if (_options.PoisonRecordPolicy == PoisonRecordPolicy.Stop)
         {
             Log.PoisonStop(_logger, result.Topic, result.Partition.Value, result.Offset.Value, problem);

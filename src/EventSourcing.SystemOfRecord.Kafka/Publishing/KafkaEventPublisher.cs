@@ -159,14 +159,17 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         {
             if (report.Error.IsError)
             {
+                KafkaDiagnostics.PublishFailures.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
                 _completion.TrySetException(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, report.Error));
             }
             else if (report.Status != PersistenceStatus.Persisted)
             {
+                KafkaDiagnostics.PublishFailures.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
                 _completion.TrySetException(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, new Error(ErrorCode.Unknown, $"delivery status {report.Status}")));
             }
             else
             {
+                KafkaDiagnostics.RecordsAcknowledged.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
                 _completion.TrySetResult();
             }
         }
