@@ -3,6 +3,8 @@ using System.Text;
 using Confluent.Kafka;
 using EventSourcing.SystemOfRecord.Kafka.Testing;
 using EventSourcing.SystemOfRecord.Kafka.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace EventSourcing.SystemOfRecord.Kafka.Tests;
@@ -161,14 +163,34 @@ public sealed class KafkaEventConsumerServiceTests
     }
 
     [Test]
+    public async Task AddKafkaEventConsumerOfHandler_TwoEvents_ScopedHandlerPerEventSeesBoth()
+    {
+        var topic = KafkaTestSettings.NewTopic("typed");
+        _cluster.CreateTopic(topic, partitions: 1);
+        var events = await PublishAsync(topic, 2, "typed");
+        var services = new ServiceCollection();
+        var collector = new Collector();
+        services.AddSingleton(collector);
+        services.AddKafkaEventConsumer<CollectingHandler>(o => KafkaTestSettings.Consumer(o, _cluster, topic, "group-" + topic));
+        await using var provider = services.BuildServiceProvider();
+        var service = provider.GetServices<IHostedService>().Single();
+
+        await service.StartAsync(CancellationToken.None);
+        await Wait.UntilAsync(() => collector.Seen.Count >= 2, Deadline, "the handler saw both events");
+        await service.StopAsync(CancellationToken.None);
+
+        Assert.That(collector.Seen.Select(s => s.Event.EventId), Is.EqualTo(events.Select(e => e.EventId)));
+        Assert.That(collector.Seen.Select(s => s.Handler).Distinct().Count(), Is.EqualTo(2), "a new scoped handler per event");
+    }
+
+    [Test]
     public void AddKafkaEventConsumer_MissingSettings_StartupValidationNamesEachOne()
     {
-        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        var services = new ServiceCollection();
         services.AddKafkaEventConsumer(o => o.ConsumerSettings["enable.auto.offset.store"] = "true", (_, _) => ValueTask.CompletedTask);
-        using var provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
+        using var provider = services.BuildServiceProvider();
 
-        var validator = (IStartupValidator)provider.GetService(typeof(IStartupValidator))!;
-        var failure = Assert.Throws<OptionsValidationException>(validator.Validate);
+        var failure = Assert.Throws<OptionsValidationException>(provider.GetRequiredService<IStartupValidator>().Validate);
 
         Assert.That(failure!.Message, Does.Contain("BootstrapServers").And.Contain("Topic").And.Contain("GroupId").And.Contain("enable.auto.offset.store"));
     }
@@ -201,5 +223,19 @@ public sealed class KafkaEventConsumerServiceTests
         }
 
         producer.ProduceAsync(topic, message).GetAwaiter().GetResult();
+    }
+
+    private sealed class Collector
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(RecordedEvent Event, CollectingHandler Handler)> Seen { get; } = new();
+    }
+
+    private sealed class CollectingHandler(Collector collector) : IEventHandler
+    {
+        public ValueTask HandleAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken)
+        {
+            collector.Seen.Enqueue((recordedEvent, this));
+            return ValueTask.CompletedTask;
+        }
     }
 }
