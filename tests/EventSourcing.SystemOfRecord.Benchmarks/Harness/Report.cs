@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace EventSourcing.SystemOfRecord.Benchmarks.Harness;
+
+/// <summary>One goal of issue 6: reported, never asserted.</summary>
+internal sealed record Goal(string What, string Target, string Measured, bool? Met);
+
+/// <summary>Writes the markdown report, the CSV and the chart of one run.</summary>
+internal static class Report
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static void Write(string directory, Settings settings, RunInfo info, IReadOnlyList<Result> results, IReadOnlyList<Skipped> skipped, IReadOnlyList<Goal> goals, IReadOnlyList<string> peerNotes)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "results.csv"), Csv(results));
+        string? chart = null;
+        try
+        {
+            Chart.Render(Path.Combine(directory, "throughput-ratios.png"), results);
+            chart = "throughput-ratios.png";
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or InvalidOperationException or IOException)
+        {
+            Console.Error.WriteLine("The chart could not be rendered: " + ex.Message);
+        }
+
+        File.WriteAllText(Path.Combine(directory, "README.md"), Markdown(settings, info, results, skipped, goals, peerNotes, chart));
+    }
+
+    public static double? RatioToRaw(Result r, IReadOnlyList<Result> all)
+    {
+        var raw = all.FirstOrDefault(x => x.Scenario == r.Scenario && x.Role == Role.Raw);
+        return raw is null ? null : r.EventsPerSecond / raw.EventsPerSecond;
+    }
+
+    private static string Csv(IReadOnlyList<Result> results)
+    {
+        var csv = new StringBuilder("scenario,contender,role,events,seconds,events_per_second,p50_us,p99_us,peak_managed_mb,peak_above_baseline_mb,allocated_bytes_per_event,ratio_to_raw,note\n");
+        foreach (var r in results)
+        {
+            csv.AppendLine(string.Join(',',
+                Quote(r.Scenario), Quote(r.Contender), r.Role.ToString().ToLowerInvariant(), r.Events.ToString(Inv),
+                r.Elapsed.TotalSeconds.ToString("F3", Inv), r.EventsPerSecond.ToString("F0", Inv),
+                r.P50Microseconds?.ToString("F1", Inv) ?? "", r.P99Microseconds?.ToString("F1", Inv) ?? "",
+                Mb(r.PeakManagedBytes), Mb(r.PeakAboveBaselineBytes), r.AllocatedBytesPerEvent.ToString("F0", Inv),
+                RatioToRaw(r, results)?.ToString("F3", Inv) ?? "", Quote(r.Note)));
+        }
+
+        return csv.ToString();
+    }
+
+    private static string Markdown(Settings settings, RunInfo info, IReadOnlyList<Result> results, IReadOnlyList<Skipped> skipped, IReadOnlyList<Goal> goals, IReadOnlyList<string> peerNotes, string? chart)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Benchmarks");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Run `{info.Command}` ({settings.Mode} mode) on {info.Started:yyyy-MM-dd HH:mm} UTC, {info.Duration.TotalMinutes:F1} min.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.ProcessArchitecture}; workstation GC. Load average (1 min) at start {info.LoadAtStart}, at end {info.LoadAtEnd}{(info.LoadNote.Length > 0 ? "; " + info.LoadNote : "")}.");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Sizes: {settings.Appenders} concurrent appenders; {settings.AppendEvents:N0} durable appends; {settings.KafkaAppendEvents:N0} appends + publishes; replay of {settings.ReplayEvents:N0} events over a day of 15 s buckets (to Kafka: {settings.KafkaReplayEvents:N0}); {settings.IdempotentEvents:N0} events through the idempotent consumer. Every contender warms up first, then runs once.");
+        if (settings.Mode == "quick")
+        {
+            md.AppendLine();
+            md.AppendLine("**Quick mode**: the scenarios are scaled down (replay of 200,000 events instead of 1,000,000, and so on); run with `--full` for the real sizes.");
+        }
+
+        md.AppendLine();
+        md.AppendLine("Throughput is events per second of wall time. Latency (p50/p99) is per operation, from the call to its acknowledgement. Peak memory is the managed heap (`GC.GetTotalMemory`) sampled every millisecond during the run; in brackets, above the heap after a full GC before the run. Allocated is managed bytes allocated per event. \"vs raw\" is the throughput divided by the raw limit's in the same scenario; \"ours vs\" is our throughput divided by that row's.");
+        md.AppendLine();
+        if (chart is not null)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"![Throughput relative to the raw limit, per scenario]({chart})");
+            md.AppendLine();
+        }
+
+        md.AppendLine("| scenario | contender | events/s | p50 | p99 | peak managed MB | alloc B/event | vs raw | ours vs |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            var ours = results.FirstOrDefault(x => x.Scenario == r.Scenario && x.Role == Role.Ours);
+            var oursVs = r.Role == Role.Ours || ours is null ? "" : (ours.EventsPerSecond / r.EventsPerSecond).ToString("F2", Inv) + "×";
+            var name = r.Role switch { Role.Ours => "**" + r.Contender + "**", Role.Raw => r.Contender + " (raw limit)", _ => r.Contender + " (peer)" };
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Scenario} | {name} | {r.EventsPerSecond:N0} | {Latency(r.P50Microseconds)} | {Latency(r.P99Microseconds)} | {Mb(r.PeakManagedBytes)} ({Mb(r.PeakAboveBaselineBytes)}) | {r.AllocatedBytesPerEvent:N0} | {Percent(RatioToRaw(r, results))} | {oursVs} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Goals (issue 6)");
+        md.AppendLine();
+        md.AppendLine("| goal | target | measured | met |");
+        md.AppendLine("|---|---|---|---|");
+        foreach (var g in goals)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {g.What} | {g.Target} | {g.Measured} | {(g.Met switch { true => "yes", false => "**no**", null => "n/a" })} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("## How each contender is configured");
+        md.AppendLine();
+        foreach (var note in peerNotes)
+        {
+            md.AppendLine("- " + note);
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Notes per row");
+        md.AppendLine();
+        foreach (var r in results.Where(r => r.Note.Length > 0))
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Scenario}, {r.Contender}: {r.Note}. {r.Events:N0} events in {r.Elapsed.TotalSeconds:F2} s.");
+        }
+
+        if (skipped.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("## Not measured");
+            md.AppendLine();
+            foreach (var s in skipped)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {s.Scenario}, {s.Contender}: {s.Reason}");
+            }
+        }
+
+        md.AppendLine();
+        md.AppendLine("The raw numbers are in [results.csv](results.csv).");
+        return md.ToString();
+    }
+
+    private static string Latency(double? us) => us switch
+    {
+        null => "–",
+        < 1_000 => us.Value.ToString("F0", Inv) + " µs",
+        _ => (us.Value / 1000).ToString("F1", Inv) + " ms",
+    };
+
+    private static string Percent(double? ratio) => ratio is null ? "" : (ratio.Value * 100).ToString("F0", Inv) + " %";
+
+    private static string Mb(long bytes) => (bytes / 1024.0 / 1024.0).ToString("F1", Inv);
+
+    private static string Quote(string text) => "\"" + text.Replace("\"", "\"\"") + "\"";
+}
+
+/// <summary>When and how the run was made.</summary>
+internal sealed record RunInfo(string Command, DateTime Started, TimeSpan Duration, string LoadAtStart, string LoadAtEnd, string LoadNote)
+{
+    public static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using EventSourcing.SystemOfRecord.Benchmarks.Scenarios;
+
+namespace EventSourcing.SystemOfRecord.Benchmarks.Peers;
+
+/// <summary>What each contender was configured to guarantee, for the report.</summary>
+internal static class Notes
+{
+    public static IReadOnlyList<string> All =>
+    [
+        "**Ours** (`SystemOfRecord` + `SqliteEventStore`): WAL, `synchronous=FULL` (the store's default), group commit (a single writer takes up to `MaxBatchSize` = 512 queued appends per transaction); `AppendAsync` returns after the commit. With Kafka: `KafkaEventPublisher` defaults (acks=all, enable.idempotence=true, max.in.flight=5), and `AppendAsync` returns after the broker acknowledged the record. Replays use `RepublishDateRangeAsync` (one ordered range query, up to 1024 publishes in flight).",
+        "**Raw Microsoft.Data.Sqlite**: the same table and rows, one connection, WAL, `synchronous=FULL`, a prepared INSERT, one transaction per batch of 64 rows (one row per appender, the best case for group commit). No queue, no ids, no validation. Scans: the same ordered range query, every column read, nothing built.",
+        "**Raw Confluent.Kafka**: a `byte[]` producer with the same settings as `KafkaEventPublisher` (acks=all, idempotent, max.in.flight=5, 30 s message timeout) sending the same records (key, value, CloudEvents headers) with no bound on what is in flight except librdkafka's own queue; done when every delivery report came back.",
+        "**Kafka**: librdkafka's mock cluster (`rd_kafka_mock_*`, in-process, loopback), 3 brokers, topics of 6 partitions with replication factor 3, started by the Kafka tests' `KafkaMockCluster`.",
+        $"**Akka.NET** (`Akka` 1.5.74, `Akka.Persistence` 1.5.74, `Akka.Persistence.Sql` 1.5.73 on linq2db, provider `SQLite.MS`): the minimum HOCON of the plugin's README (journal and snapshot store `sql`, `auto-initialize`), every other setting at its default. One persistent actor per appender; an append is acknowledged from the `Persist` callback, which Akka runs only after the journal wrote the event. The SQLite file is put in WAL mode before the run, like ours; connections keep Microsoft.Data.Sqlite's default synchronous setting ({DefaultSynchronous()}).",
+        $"**Wolverine** (`WolverineFx`, `WolverineFx.Sqlite`, `WolverineFx.Kafka` 6.62.0): `PersistMessagesWithSqlite` message storage (durable inbox/outbox), `DurabilityMode.Solo` (one node), durable local queues (`Policies.UseDurableLocalQueues`) for the durable append, and for Kafka `PublishMessage<T>().ToKafkaTopic(...).UseDurableOutbox()` with the producer set to acks=all and idempotence, as Wolverine's durability docs recommend. An append is counted when `IMessageBus.PublishAsync` returned (the envelope is in the SQLite inbox/outbox); the Kafka run ends when the outbox table is empty (every record sent and acknowledged). The SQLite file is put in WAL mode before the run; connections keep the default synchronous setting ({DefaultSynchronous()}).",
+        "**Idempotent consumer**: `IdempotentEventHandler` (default options: 30-day window) over `InMemoryProcessedEventLog`, every event new (check, apply, mark), one consumer loop; the bare handler is the same delegate called directly.",
+    ];
+
+    /// <summary>Puts a new SQLite file in WAL mode (the mode is stored in the file), as the store does with its own.</summary>
+    public static void PrepareWalFile(string file)
+    {
+        using var connection = RawSqlite.Open(file);
+    }
+
+    private static string DefaultSynchronous()
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous;";
+        var value = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        return value switch { 0 => "OFF", 1 => "NORMAL", 2 => "FULL", 3 => "EXTRA", _ => value.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+    }
+}
