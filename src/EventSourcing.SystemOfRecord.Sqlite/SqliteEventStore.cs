@@ -12,7 +12,8 @@ namespace EventSourcing.SystemOfRecord.Sqlite;
 /// The system of record in a SQLite file: a time-bucketed <c>events</c> table in WAL mode. An append is durable
 /// (with the default <see cref="SqliteSynchronousMode.Full"/>) when its task completes. Concurrent appends share
 /// transactions (group commit), so throughput grows with concurrency instead of paying one fsync each.
-/// Several stores, in one process or several, may open the same file. Thread-safe.
+/// Several stores, in one process or several, may open the same file. Keeps named checkpoints
+/// (<see cref="ICheckpointStore"/>) in the same file. Thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -23,7 +24,7 @@ namespace EventSourcing.SystemOfRecord.Sqlite;
 /// after that fail with <see cref="ObjectDisposedException"/>.
 /// </para>
 /// </remarks>
-public sealed partial class SqliteEventStore : IEventStore, IAsyncDisposable, IDisposable
+public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IAsyncDisposable, IDisposable
 {
     private const string SelectColumns = "SELECT time_bucket, event_id, message, topic, key, headers FROM events ";
 

@@ -23,7 +23,7 @@ public sealed class SqliteSystemOfRecordBuilderExtensionsTests
 
         var store = provider.GetRequiredService<IEventStore>();
 
-        Assert.That(store, Is.InstanceOf<SqliteEventStore>());
+        Assert.That(store, Is.InstanceOf<SqliteEventStore>().And.InstanceOf<ICheckpointStore>());
         Assert.That(provider.GetRequiredService<SqliteEventStore>(), Is.SameAs(store));
         Assert.That(provider.GetRequiredService<SystemOfRecord>().Store, Is.SameAs(store));
         Assert.That(((SqliteEventStore)store).DataSource, Is.EqualTo(_database.FilePath));
