@@ -8,9 +8,9 @@ internal sealed class ReplayTestKit : IDisposable
 {
     public static readonly DateTime Start = new(2024, 6, 1, 10, 0, 0, DateTimeKind.Utc);
 
-    public ReplayTestKit(IEventStore? store = null, TimeProvider? clock = null)
+    public ReplayTestKit(IEventStore? store = null, TimeProvider? clock = null, FakeTimeProvider? fakeClock = null)
     {
-        Clock = new FakeTimeProvider(new DateTimeOffset(Start.AddMinutes(-1)));
+        Clock = fakeClock ?? new FakeTimeProvider(new DateTimeOffset(Start.AddMinutes(-1)));
         Store = new InMemoryEventStore();
         Publisher = new InMemoryEventPublisher();
         Publisher.Subscribe((e, _) =>
