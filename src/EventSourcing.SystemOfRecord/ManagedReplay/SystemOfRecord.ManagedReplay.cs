@@ -105,8 +105,9 @@ public partial class SystemOfRecord
     /// <param name="name">The replay's name.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The checkpoint, or <see langword="null"/> when no replay of that name ever ran.</returns>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
     /// <exception cref="NotSupportedException">The store does not implement <see cref="ICheckpointStore"/>.</exception>
+    /// <exception cref="InvalidOperationException">The value kept under the replay's name is not a checkpoint a managed replay wrote.</exception>
     public async ValueTask<ReplayCheckpoint?> GetReplayCheckpointAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);

@@ -109,6 +109,37 @@ public class SystemOfRecordManagedReplayTests
     }
 
     [Test]
+    public async Task RunReplayAsync_CancelledHalfWayIntoAnIdempotentHandler_AppliesEachStoredEventOnce()
+    {
+        using var kit = new ReplayTestKit();
+        await kit.SeedAsync(Spread(60, 6), "a", "b", "c");
+        var applied = new ConcurrentDictionary<TimeUuid, int>();
+        using var cts = new CancellationTokenSource();
+        var handler = new IdempotentEventHandler((e, _) =>
+        {
+            if (applied.AddOrUpdate(e.EventId, 1, (_, n) => n + 1) == 1 && applied.Count == 25)
+            {
+                cts.Cancel();
+            }
+
+            return ValueTask.CompletedTask;
+        }, new InMemoryProcessedEventLog(), timeProvider: kit.Clock);
+        var options = new ManagedReplayOptions { MaxParallelism = 2 };
+
+        Assert.That(async () => await kit.Sor.RunReplayAsync("into-handler", Start, Start.AddSeconds(90), handler.HandleAsync, options, cancellationToken: cts.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+        await kit.Sor.RunReplayAsync("into-handler", Start, Start.AddSeconds(90), handler.HandleAsync, options);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(applied, Has.Count.EqualTo(kit.Store.Count));
+            Assert.That(applied.Values, Is.All.EqualTo(1));
+            Assert.That(handler.HandledCount, Is.EqualTo(60));
+            Assert.That(handler.DuplicateCount, Is.Zero, "the resumed replay redelivered nothing");
+        });
+    }
+
+    [Test]
     public async Task RunReplayAsync_FourLanes_RunsLanesConcurrentlyAndKeepsEachKeysOrder()
     {
         using var kit = new ReplayTestKit();
