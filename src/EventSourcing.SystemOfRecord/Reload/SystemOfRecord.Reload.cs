@@ -13,8 +13,9 @@ public partial class SystemOfRecord
     /// <remarks>
     /// The projection is empty from the reset until the reload returns: readers of it see partial data in
     /// between (plan for that downtime, or rebuild into a fresh copy and swap). Streams bucket by bucket: memory
-    /// holds one bucket's event ids at most. A catch-up pass reads from the last bucket delivered, so an event a
-    /// skewed clock writes into an earlier bucket during the reload is not seen; reconcile afterwards to find it.
+    /// holds one bucket's event ids at most. A catch-up pass reads from the last bucket delivered to the bucket of this
+    /// instance's clock, so an event another instance's skewed clock writes into an earlier (or a future) bucket during
+    /// the reload is not seen; reconcile afterwards to find it.
     /// </remarks>
     /// <param name="projection">The projection to rebuild.</param>
     /// <param name="from">The range start; its bucket is the first one read.</param>
