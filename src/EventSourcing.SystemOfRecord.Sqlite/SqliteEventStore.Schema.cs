@@ -28,6 +28,10 @@ public sealed partial class SqliteEventStore
             headers     TEXT,
             PRIMARY KEY (time_bucket, event_id)
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS checkpoints (
+            name  TEXT NOT NULL PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
         """;
 
     /// <summary>Creates the tables once per store instance (and re-tries after a failure).</summary>

@@ -29,43 +29,104 @@ public sealed partial class SqliteEventStore
     /// <summary>Appends waiting in the queue, not yet taken by the writer (for tests).</summary>
     internal int QueuedAppends => Volatile.Read(ref _queued);
 
-    /// <summary>
-    /// The one writer: takes up to <see cref="SqliteStoreOptions.MaxBatchSize"/> queued appends, inserts them in one
-    /// transaction, commits, then completes each caller's task. While it commits, new appends queue up for the next batch.
-    /// Runs until the queue is completed (disposal) and drained.
-    /// </summary>
-    private async Task WriteLoopAsync()
+    /// <summary>Queues an append for the writer, starting the writer on the first one.</summary>
+    private void Enqueue(PendingAppend pending)
     {
-        var reader = _queue.Reader;
-        var batch = new List<PendingAppend>(Math.Min(_options.MaxBatchSize, 1024));
-        try
+        lock (_pending)
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            if (_completed)
             {
-                batch.Clear();
-                while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
+                ThrowDisposed();
+            }
+
+            _pending.Enqueue(pending);
+            Volatile.Write(ref _queued, _pending.Count);
+            if (_writerThread is null)
+            {
+                // A thread of its own: the writer blocks in fsync, and it must keep going when callers that block
+                // on Append have taken every thread-pool thread.
+                _writerThread = new Thread(WriteLoop) { IsBackground = true, Name = "SqliteEventStore writer" };
+                _writerThread.Start();
+            }
+            else
+            {
+                Monitor.Pulse(_pending);
+            }
+        }
+    }
+
+    /// <summary>Accepts no more appends; the writer drains what is queued, then exits.</summary>
+    private void CompleteQueue()
+    {
+        lock (_pending)
+        {
+            _completed = true;
+            if (_writerThread is null)
+            {
+                _writerExited.TrySetResult();
+            }
+            else
+            {
+                Monitor.Pulse(_pending);
+            }
+        }
+    }
+
+    /// <summary>Waits for queued appends and takes up to MaxBatchSize of them; false once the queue is completed and empty.</summary>
+    private bool TakeBatch(List<PendingAppend> batch)
+    {
+        batch.Clear();
+        lock (_pending)
+        {
+            while (true)
+            {
+                while (batch.Count < _options.MaxBatchSize && _pending.TryDequeue(out var pending))
                 {
-                    Interlocked.Decrement(ref _queued);
                     if (pending.TryTake())
                     {
                         batch.Add(pending);
                     }
                 }
 
+                Volatile.Write(ref _queued, _pending.Count);
                 if (batch.Count > 0)
                 {
-                    Interlocked.Increment(ref _batchesStarted);
-                    try
+                    return true;
+                }
+
+                if (_completed)
+                {
+                    return false;
+                }
+
+                Monitor.Wait(_pending);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The one writer: takes up to <see cref="SqliteStoreOptions.MaxBatchSize"/> queued appends, inserts them in one
+    /// transaction, commits, then completes each caller's task. While it commits, new appends queue up for the next batch.
+    /// Runs until the queue is completed (disposal) and drained.
+    /// </summary>
+    private void WriteLoop()
+    {
+        var batch = new List<PendingAppend>(Math.Min(_options.MaxBatchSize, 1024));
+        try
+        {
+            while (TakeBatch(batch))
+            {
+                Interlocked.Increment(ref _batchesStarted);
+                try
+                {
+                    WriteBatch(batch);
+                }
+                catch (Exception ex)
+                {
+                    // WriteBatch completes every caller itself; this only guards the loop, so no append ever hangs.
+                    foreach (var pending in batch)
                     {
-                        await WriteBatchAsync(batch).ConfigureAwait(false);
-                    }
-                    catch (Exception ex)
-                    {
-                        // WriteBatchAsync completes every caller itself; this only guards the loop, so no append ever hangs.
-                        foreach (var pending in batch)
-                        {
-                            pending.Completion.TrySetException(ex);
-                        }
+                        pending.Completion.TrySetException(ex);
                     }
                 }
             }
@@ -73,15 +134,21 @@ public sealed partial class SqliteEventStore
         finally
         {
             CloseWriteConnection();
+            _writerExited.TrySetResult();
         }
     }
 
     /// <summary>Writes a batch and completes every caller's task with the truth about its own event. Never throws.</summary>
-    private async Task WriteBatchAsync(List<PendingAppend> batch)
+    private void WriteBatch(List<PendingAppend> batch)
     {
         try
         {
-            await EnsureSchemaAsync(CancellationToken.None).ConfigureAwait(false);
+            var schema = EnsureSchemaAsync(CancellationToken.None);
+            if (!schema.IsCompletedSuccessfully)
+            {
+                schema.GetAwaiter().GetResult(); // once per store, when nothing called EnsureCreatedAsync first
+            }
+
             InsertCommitted(batch, 0, batch.Count);
             foreach (var pending in batch)
             {

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using EventSourcing.SystemOfRecord.Sqlite.Internal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -12,7 +11,8 @@ namespace EventSourcing.SystemOfRecord.Sqlite;
 /// The system of record in a SQLite file: a time-bucketed <c>events</c> table in WAL mode. An append is durable
 /// (with the default <see cref="SqliteSynchronousMode.Full"/>) when its task completes. Concurrent appends share
 /// transactions (group commit), so throughput grows with concurrency instead of paying one fsync each.
-/// Several stores, in one process or several, may open the same file. Thread-safe.
+/// Several stores, in one process or several, may open the same file. Keeps named checkpoints
+/// (<see cref="ICheckpointStore"/>) in the same file. Thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -23,7 +23,7 @@ namespace EventSourcing.SystemOfRecord.Sqlite;
 /// after that fail with <see cref="ObjectDisposedException"/>.
 /// </para>
 /// </remarks>
-public sealed partial class SqliteEventStore : IEventStore, IAsyncDisposable, IDisposable
+public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IAsyncDisposable, IDisposable
 {
     private const string SelectColumns = "SELECT time_bucket, event_id, message, topic, key, headers FROM events ";
 
@@ -31,8 +31,10 @@ public sealed partial class SqliteEventStore : IEventStore, IAsyncDisposable, ID
     private readonly string _connectionString;
     private readonly string _dataSource;
     private readonly ILogger _logger;
-    private readonly Channel<PendingAppend> _queue;
-    private readonly Task _writer;
+    private readonly Queue<PendingAppend> _pending = new();
+    private readonly TaskCompletionSource _writerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Thread? _writerThread;
+    private bool _completed; // guarded by _pending: no more appends are accepted
     private readonly object _schemaGate = new();
     private Task? _schema;
     private long _checkedIncrementTicks; // 0 until EnsureCreatedAsync succeeded
@@ -64,9 +66,6 @@ public sealed partial class SqliteEventStore : IEventStore, IAsyncDisposable, ID
         };
         _connectionString = builder.ConnectionString;
         _dataSource = builder.DataSource;
-
-        _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
-        _writer = Task.Run(WriteLoopAsync);
     }
 
     /// <summary>The database file (the connection string's Data Source; never the rest of it, which may hold a password).</summary>
@@ -121,12 +120,7 @@ public sealed partial class SqliteEventStore : IEventStore, IAsyncDisposable, ID
 
         // Encode on the caller's thread: bad input fails here, before anything is queued, and the writer stays busy writing.
         var pending = new PendingAppend(recordedEvent, HeadersJson.Encode(recordedEvent.Headers));
-        Interlocked.Increment(ref _queued);
-        if (!_queue.Writer.TryWrite(pending))
-        {
-            Interlocked.Decrement(ref _queued);
-            ThrowDisposed();
-        }
+        Enqueue(pending);
 
         return cancellationToken.CanBeCanceled
             ? new ValueTask(WaitCancellableAsync(pending, cancellationToken))
@@ -158,12 +152,9 @@ public sealed partial class SqliteEventStore : IEventStore, IAsyncDisposable, ID
     /// <summary>Writes the appends already queued, then closes the store's connections. Safe to call more than once.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            _queue.Writer.TryComplete();
-        }
-
-        await _writer.ConfigureAwait(false);
+        Interlocked.Exchange(ref _disposed, 1);
+        CompleteQueue();
+        await _writerExited.Task.ConfigureAwait(false);
 
         // Close the idle pooled connections to the file, so the WAL is checkpointed and the file can be moved or deleted.
         using var connection = new SqliteConnection(_connectionString);

@@ -52,11 +52,12 @@ public sealed class KafkaEventConsumerServiceTests
         await a.DisposeAsync();
         published.AddRange(await PublishAsync(topic, 100, "third"));
         await using var a2 = await new ConsumerHost(o => KafkaTestSettings.Consumer(o, _cluster, topic, group), Slow).StartAsync();
+        await Wait.UntilAsync(() => a2.Service.AssignedPartitionCount > 0, Deadline, "the restarted member was assigned partitions");
         published.AddRange(await PublishAsync(topic, 100, "fourth"));
 
         var expected = published.Select(e => e.EventId).ToHashSet();
         HashSet<TimeUuid> Seen() => [.. a.Handled.Concat(b.Handled).Concat(a2.Handled).Select(e => e.EventId)];
-        await Wait.UntilAsync(() => Seen().IsSupersetOf(expected), Deadline, "every event was handled");
+        await Wait.UntilAsync(() => Seen().IsSupersetOf(expected) && !a2.Handled.IsEmpty, Deadline, "every event was handled");
 
         Assert.That(Seen(), Is.EquivalentTo(expected));
         Assert.That(a.Handled.Count + b.Handled.Count + a2.Handled.Count, Is.GreaterThanOrEqualTo(700));
@@ -202,7 +203,7 @@ public sealed class KafkaEventConsumerServiceTests
             {
                 var id = TimeUuid.Create();
                 var bucket = new DateTime(id.GetTimestamp().UtcDateTime.Ticks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, DateTimeKind.Utc);
-                return new RecordedEvent(bucket, id, topic, $"k{i % 6}", $"{label} {i}", new Dictionary<string, string> { ["label"] = label });
+                return new RecordedEvent(bucket, id, topic, $"k{i % 16}", $"{label} {i}", new Dictionary<string, string> { ["label"] = label });
             })
             .ToList();
         await Task.WhenAll(events.Select(e => _publisher.PublishAsync(e, CancellationToken.None).AsTask()));

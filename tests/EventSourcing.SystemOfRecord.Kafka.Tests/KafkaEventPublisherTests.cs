@@ -206,6 +206,30 @@ public sealed class KafkaEventPublisherTests
     }
 
     [Test]
+    public async Task PublishAsync_FatalIdempotentProducerError_LaterPublishesGoThroughANewProducer()
+    {
+        var topic = KafkaTestSettings.NewTopic("fatal");
+        _cluster.CreateTopic(topic, partitions: 1);
+        var (system, publisher, store) = KafkaTestSettings.CreateSystem(KafkaTestSettings.Publisher(_cluster), topic);
+        await using var _ = publisher;
+        var first = await system.AppendAsync("first", key: "k");
+
+        // The broker answers with a broken sequence: fatal for an idempotent producer, which then fails every record.
+        _cluster.PushRequestErrors(KafkaMockCluster.ProduceApiKey, KafkaMockCluster.OutOfOrderSequenceNumber);
+        var failure = Assert.ThrowsAsync<EventPublishException>(async () => await system.AppendAsync("broken", key: "k"));
+        var kafka = (KafkaPublishException)failure!.InnerException!;
+        Assert.That(kafka.ErrorCode, Is.EqualTo(ErrorCode.OutOfOrderSequenceNumber));
+        Assert.That(kafka.IsTransient, Is.True);
+
+        var after = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => system.AppendAsync($"after {i}", key: "k").AsTask()));
+
+        var records = TopicReader.ReadAll(_cluster.BootstrapServers, topic, 1);
+        Assert.That(records.Select(r => r.Header("ce_id")), Is.EqualTo(new[] { first }.Concat(after).Select(e => e.EventId.ToString())));
+        Assert.That(await system.RepublishDateRangeAsync(first.TimeBucket, DateTime.UtcNow.AddSeconds(1)), Is.EqualTo(22), "the failed one is in the store for a replay");
+        Assert.That(store.Count, Is.EqualTo(22));
+    }
+
+    [Test]
     public void Constructor_InvalidOptions_ThrowsNamingEveryBadSetting()
     {
         var options = new KafkaPublisherOptions { PublishTimeout = TimeSpan.Zero, Source = "" };

@@ -392,6 +392,8 @@ public sealed class SqliteEventStoreTests
         Assert.That(command.ExecuteScalar(), Is.EqualTo("1"));
         command.CommandText = "SELECT group_concat(name, ',') FROM pragma_table_info('events');";
         Assert.That(command.ExecuteScalar(), Is.EqualTo("time_bucket,event_id,ts,message,topic,key,headers"));
+        command.CommandText = "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name);";
+        Assert.That(command.ExecuteScalar(), Is.EqualTo("checkpoints,events,metadata"));
     }
 
     [Test]
@@ -437,6 +439,41 @@ public sealed class SqliteEventStoreTests
 
         Assert.That(synchronous, Is.EqualTo(pragmaValue));
         Assert.That(busyTimeout, Is.EqualTo(1234L));
+    }
+
+    [Test]
+    public async Task ReadCheckpointAsync_NeverWritten_ReturnsNull()
+    {
+        var store = _database.CreateStore();
+
+        Assert.That(await store.ReadCheckpointAsync("replay:a"), Is.Null);
+    }
+
+    [Test]
+    public async Task WriteCheckpointAsync_TwoWritesAndTwoNames_LastWriteWinsPerNameAndSurvivesReopen()
+    {
+        var store = _database.CreateStore();
+        await store.WriteCheckpointAsync("replay:a", "1");
+        await store.WriteCheckpointAsync("replay:a", "2026-01-02T03:04:15.0000000Z");
+        await store.WriteCheckpointAsync("replay:b", "ünï 🎉");
+        await store.DisposeAsync();
+
+        var reopened = _database.CreateStore();
+
+        Assert.That(await reopened.ReadCheckpointAsync("replay:a"), Is.EqualTo("2026-01-02T03:04:15.0000000Z"));
+        Assert.That(await reopened.ReadCheckpointAsync("replay:b"), Is.EqualTo("ünï 🎉"));
+        Assert.That(await reopened.ReadCheckpointAsync("REPLAY:A"), Is.Null);
+        Assert.That(_database.Scalar("SELECT count(*) FROM events"), Is.Zero);
+    }
+
+    [Test]
+    public void Checkpoints_BadArguments_ThrowNamingTheParameter()
+    {
+        var store = _database.CreateStore();
+
+        Assert.That(async () => await store.ReadCheckpointAsync(""), Throws.ArgumentException.With.Property("ParamName").EqualTo("name"));
+        Assert.That(async () => await store.WriteCheckpointAsync(null!, "v"), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("name"));
+        Assert.That(async () => await store.WriteCheckpointAsync("n", null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("value"));
     }
 
     [Test]

@@ -20,6 +20,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
     private readonly Dictionary<TopicPartition, int> _failedAttempts = [];
     private long _handled;
     private long _skipped;
+    private int _assigned;
 
     public KafkaEventConsumerService(KafkaConsumerOptions options, Func<RecordedEvent, CancellationToken, ValueTask> handle, ILogger logger)
     {
@@ -37,6 +38,9 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
     /// <summary>Events the handler completed (duplicates included).</summary>
     public long HandledCount => Interlocked.Read(ref _handled);
 
+    /// <summary>How many partitions this member owns now.</summary>
+    public int AssignedPartitionCount => Volatile.Read(ref _assigned);
+
     /// <summary>Poison records skipped.</summary>
     public long SkippedCount => Interlocked.Read(ref _skipped);
 
@@ -49,9 +53,17 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_options.ToConsumerConfig())
             .SetLogHandler((_, message) => KafkaLog.Write(_logger, message))
             .SetErrorHandler((_, error) => KafkaLog.Error(_logger, error))
-            .SetPartitionsAssignedHandler((_, partitions) => Log.Assigned(_logger, _options.GroupId!, FormatPartitions(partitions)))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                Interlocked.Add(ref _assigned, partitions.Count);
+                Log.Assigned(_logger, _options.GroupId!, FormatPartitions(partitions));
+            })
             .SetPartitionsRevokedHandler(OnRevoked)
-            .SetPartitionsLostHandler((_, partitions) => Log.Lost(_logger, _options.GroupId!, FormatPartitions(partitions.Select(p => p.TopicPartition))))
+            .SetPartitionsLostHandler((_, partitions) =>
+            {
+                Interlocked.Add(ref _assigned, -partitions.Count);
+                Log.Lost(_logger, _options.GroupId!, FormatPartitions(partitions.Select(p => p.TopicPartition)));
+            })
             .Build();
         consumer.Subscribe(topic);
         Log.Started(_logger, topic, _options.GroupId!, _options.PoisonRecordPolicy);
@@ -182,6 +194,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
 
     private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
     {
+        Interlocked.Add(ref _assigned, -partitions.Count);
         Log.Revoked(_logger, _options.GroupId!, FormatPartitions(partitions.Select(p => p.TopicPartition)));
         try
         {

@@ -8,14 +8,18 @@ namespace EventSourcing.SystemOfRecord.Kafka;
 /// <summary>
 /// Publishes recorded events to Kafka as CloudEvents 1.0 (Kafka binding, binary content mode) through one idempotent
 /// producer with <c>acks=all</c>. Thread-safe; concurrent publishes are pipelined. Register one per application
-/// (<c>UseKafka</c> does); disposing it flushes what is still in flight.
+/// (<c>UseKafka</c> does); disposing it flushes what is still in flight. After a fatal producer error (the idempotent
+/// producer's sequence or epoch broke) the publishes in flight fail and the next publish starts a new producer.
 /// </summary>
 public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan QueueFullRetryDelay = TimeSpan.FromMilliseconds(5);
 
-    private readonly IProducer<byte[]?, byte[]> _producer;
+    private readonly ProducerConfig _config;
+    private readonly object _replaceGate = new();
+    private readonly List<Task> _retiring = [];
     private readonly ILogger _logger;
+    private volatile ProducerSlot _slot;
     private readonly string _source;
     private readonly string _type;
     private readonly string? _contentType;
@@ -41,12 +45,9 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         _type = settings.Type;
         _contentType = settings.ContentType;
         _flushTimeout = settings.PublishTimeout;
-        var config = settings.ToProducerConfig();
-        _producer = new ProducerBuilder<byte[]?, byte[]>(config)
-            .SetLogHandler((_, message) => KafkaLog.Write(_logger, message))
-            .SetErrorHandler((_, error) => KafkaLog.Error(_logger, error))
-            .Build();
-        Log.Started(_logger, settings.BootstrapServers!, _producer.Name);
+        _config = settings.ToProducerConfig();
+        _slot = CreateSlot();
+        Log.Started(_logger, settings.BootstrapServers!, _slot.Producer.Name);
     }
 
     /// <summary>
@@ -67,21 +68,19 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         }
 
         var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
-        var delivery = new Delivery(recordedEvent);
+        var slot = CurrentSlot();
+        var delivery = new Delivery(recordedEvent, slot);
         try
         {
-            _producer.Produce(recordedEvent.Topic, message, delivery.Handler);
+            slot.Producer.Produce(recordedEvent.Topic, message, delivery.Handler);
         }
         catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
         {
-            return ProduceWhenQueueHasRoomAsync(recordedEvent, message, delivery, cancellationToken);
-        }
-        catch (ProduceException<byte[]?, byte[]> ex)
-        {
-            return ValueTask.FromException(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex));
+            return ProduceWhenQueueHasRoomAsync(recordedEvent, message, delivery, slot, cancellationToken);
         }
         catch (KafkaException ex)
         {
+            slot.FailedIf(ex.Error);
             return ValueTask.FromException(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex));
         }
 
@@ -93,7 +92,7 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
     public int Flush(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _producer.Flush(timeout);
+        return _slot.Producer.Flush(timeout);
     }
 
     /// <summary>Flushes what is in flight (at most the publish timeout), then releases the producer.</summary>
@@ -104,13 +103,21 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
             return;
         }
 
-        var left = _producer.Flush(_flushTimeout);
+        var producer = _slot.Producer;
+        var left = producer.Flush(_flushTimeout);
         if (left > 0)
         {
             Log.FlushIncomplete(_logger, left);
         }
 
-        _producer.Dispose();
+        producer.Dispose();
+        Task[] retiring;
+        lock (_replaceGate)
+        {
+            retiring = [.. _retiring];
+        }
+
+        Task.WaitAll(retiring, _flushTimeout);
     }
 
     /// <inheritdoc cref="Dispose()"/>
@@ -125,7 +132,7 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
     }
 
     // The producer's queue (queue.buffering.max.messages) is full: back off briefly until it drains.
-    private async ValueTask ProduceWhenQueueHasRoomAsync(RecordedEvent recordedEvent, Message<byte[]?, byte[]> message, Delivery delivery, CancellationToken cancellationToken)
+    private async ValueTask ProduceWhenQueueHasRoomAsync(RecordedEvent recordedEvent, Message<byte[]?, byte[]> message, Delivery delivery, ProducerSlot slot, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -133,14 +140,15 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             try
             {
-                _producer.Produce(recordedEvent.Topic, message, delivery.Handler);
+                slot.Producer.Produce(recordedEvent.Topic, message, delivery.Handler);
                 break;
             }
             catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
             {
             }
-            catch (ProduceException<byte[]?, byte[]> ex)
+            catch (KafkaException ex)
             {
+                slot.FailedIf(ex.Error);
                 throw new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex);
             }
         }
@@ -148,8 +156,83 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         await delivery.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private ProducerSlot CreateSlot()
+    {
+        var slot = new ProducerSlot();
+        slot.Producer = new ProducerBuilder<byte[]?, byte[]>(_config)
+            .SetLogHandler((_, message) => KafkaLog.Write(_logger, message))
+            .SetErrorHandler((_, error) =>
+            {
+                KafkaLog.Error(_logger, error);
+                slot.FailedIf(error);
+            })
+            .Build();
+        return slot;
+    }
+
+    // The producer in use; after a fatal error the first caller swaps in a new one and retires the old one in the background.
+    private ProducerSlot CurrentSlot()
+    {
+        var slot = _slot;
+        if (!slot.Failed)
+        {
+            return slot;
+        }
+
+        lock (_replaceGate)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            if (ReferenceEquals(_slot, slot))
+            {
+                _slot = CreateSlot();
+                Log.ProducerReplaced(_logger, slot.Producer.Name, _slot.Producer.Name);
+                _retiring.RemoveAll(t => t.IsCompleted);
+                _retiring.Add(Task.Run(() => Retire(slot.Producer)));
+            }
+
+            return _slot;
+        }
+    }
+
+    private void Retire(IProducer<byte[]?, byte[]> producer)
+    {
+        try
+        {
+            // A producer in fatal state fails what it still holds at once; the callers see those failures.
+            producer.Flush(_flushTimeout);
+        }
+        catch (KafkaException ex)
+        {
+            Log.RetireFailed(_logger, ex.Error.Code);
+        }
+        finally
+        {
+            producer.Dispose();
+        }
+    }
+
+    /// <summary>A producer and whether it hit a fatal error (it then fails every record it is given).</summary>
+    private sealed class ProducerSlot
+    {
+        private volatile bool _failed;
+
+        public IProducer<byte[]?, byte[]> Producer { get; set; } = null!;
+
+        public bool Failed => _failed;
+
+        // librdkafka raises these broker answers to an idempotent producer as a fatal error; the delivery report
+        // carrying one may arrive before the fatal error event does.
+        public void FailedIf(Error error)
+        {
+            if (error.IsFatal || error.Code is ErrorCode.OutOfOrderSequenceNumber or ErrorCode.InvalidProducerEpoch)
+            {
+                _failed = true;
+            }
+        }
+    }
+
     /// <summary>One record's delivery report, turned into a task.</summary>
-    private sealed class Delivery(RecordedEvent recordedEvent)
+    private sealed class Delivery(RecordedEvent recordedEvent, ProducerSlot slot)
     {
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -159,6 +242,7 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         {
             if (report.Error.IsError)
             {
+                slot.FailedIf(report.Error);
                 KafkaDiagnostics.PublishFailures.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
                 _completion.TrySetException(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, report.Error));
             }

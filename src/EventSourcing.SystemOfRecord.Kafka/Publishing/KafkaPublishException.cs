@@ -18,7 +18,8 @@ public sealed class KafkaPublishException : Exception
         EventId = eventId;
         Topic = topic;
         ErrorCode = error.Code;
-        IsTransient = !error.IsFatal && IsTransientCode(error.Code);
+        // A fatal error breaks one producer only: the publisher starts a new one, so trying again succeeds.
+        IsTransient = error.IsFatal || IsTransientCode(error.Code);
     }
 
     /// <summary>The event that was not acknowledged.</summary>
@@ -30,12 +31,16 @@ public sealed class KafkaPublishException : Exception
     /// <summary>The Kafka error code.</summary>
     public ErrorCode ErrorCode { get; }
 
-    /// <summary>True when trying again later may succeed (brokers down or slow, leadership moving); false for errors that persist.</summary>
+    /// <summary>
+    /// True when trying again later may succeed (brokers down or slow, leadership moving, a fatal producer error the
+    /// publisher recovers from with a new producer); false for errors that persist (record too large, not authorized...).
+    /// </summary>
     public bool IsTransient { get; }
 
     private static bool IsTransientCode(ErrorCode code) => code is
         ErrorCode.Local_MsgTimedOut or ErrorCode.Local_TimedOut or ErrorCode.Local_Transport or ErrorCode.Local_AllBrokersDown
         or ErrorCode.Local_QueueFull or ErrorCode.RequestTimedOut or ErrorCode.NotEnoughReplicas or ErrorCode.NotEnoughReplicasAfterAppend
         or ErrorCode.LeaderNotAvailable or ErrorCode.NotLeaderForPartition or ErrorCode.NetworkException or ErrorCode.BrokerNotAvailable
-        or ErrorCode.Local_UnknownPartition or ErrorCode.UnknownTopicOrPart or ErrorCode.KafkaStorageError;
+        or ErrorCode.Local_UnknownPartition or ErrorCode.UnknownTopicOrPart or ErrorCode.KafkaStorageError
+        or ErrorCode.OutOfOrderSequenceNumber or ErrorCode.InvalidProducerEpoch or ErrorCode.UnknownProducerId or ErrorCode.Local_Fatal;
 }

@@ -19,6 +19,7 @@ internal sealed unsafe class KafkaMockCluster : IDisposable
     public const int RequestTimedOut = 7;
     public const int NotEnoughReplicas = 19;
     public const int NotEnoughReplicasAfterAppend = 20;
+    public const int OutOfOrderSequenceNumber = 45;
 
     private static readonly Lazy<Native> Api = new(Native.Load);
 

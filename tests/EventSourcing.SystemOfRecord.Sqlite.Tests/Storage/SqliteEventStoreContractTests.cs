@@ -17,3 +17,5 @@ public sealed class SqliteStoreFixture : IEventStoreFixture
 }
 
 public sealed class SqliteEventStoreContractTests : EventStoreContractTests<SqliteStoreFixture>;
+
+public sealed class SqliteCheckpointStoreContractTests : CheckpointStoreContractTests<SqliteStoreFixture>;
