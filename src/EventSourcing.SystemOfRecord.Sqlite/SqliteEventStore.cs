@@ -182,21 +182,23 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
                 var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
-                    var key = new byte[SortableEventId.Size];
                     while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        yield return ReadEvent(reader, key);
+                        yield return ReadEvent(reader);
                     }
                 }
             }
         }
     }
 
-    private static RecordedEvent ReadEvent(SqliteDataReader reader, byte[] key)
+    private static RecordedEvent ReadEvent(SqliteDataReader reader)
     {
         var bucket = UnixTicks.ToUtc(reader.GetInt64(0));
-        var length = reader.GetBytes(1, 0, key, 0, key.Length);
-        if (length != SortableEventId.Size || reader.GetBytes(1, 0, null, 0, 0) != SortableEventId.Size)
+
+        // GetFieldValue<byte[]> copies the 16 bytes; GetBytes would go through a blob stream on Microsoft.Data.Sqlite 10
+        // (about 2.6 KB allocated and ten times slower per row).
+        var key = reader.GetFieldValue<byte[]>(1);
+        if (key.Length != SortableEventId.Size)
         {
             throw new FormatException($"An events.event_id value is not {SortableEventId.Size} bytes long; the database was not written by this store.");
         }
