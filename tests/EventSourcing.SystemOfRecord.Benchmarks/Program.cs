@@ -18,7 +18,9 @@ internal static class Program
     {
         if (args.Contains("--micro"))
         {
-            Micro.MicroBenchmarks.Run(args.Where(a => a != "--micro").ToArray());
+            var micro = Path.Combine(Value(args, "--out") ?? DefaultOutput(), "micro");
+            Micro.MicroBenchmarks.Run(WithoutValues(args, "--out").Where(a => a != "--micro").ToArray(), micro);
+            Console.WriteLine($"BenchmarkDotNet reports (results/*-report-github.md) are in {micro}.");
             return 0;
         }
 
@@ -45,8 +47,8 @@ internal static class Program
 
         if (settings.Runs("append"))
         {
-            await TryAsync(SqliteAppend.Name, "raw Microsoft.Data.Sqlite", async () => Add(await SqliteAppend.RawAsync(settings)));
-            await TryAsync(SqliteAppend.Name, "SystemOfRecord + SqliteEventStore", async () => Add(await SqliteAppend.OursAsync(settings)));
+            await TryAsync(SqliteAppend.Name, "raw Microsoft.Data.Sqlite", async () => Add(await MedianAsync(settings, () => SqliteAppend.RawAsync(settings))));
+            await TryAsync(SqliteAppend.Name, "SystemOfRecord + SqliteEventStore", async () => Add(await MedianAsync(settings, () => SqliteAppend.OursAsync(settings))));
             if (settings.Peers)
             {
                 await TryAsync(SqliteAppend.Name, AkkaAppend.Contender, async () => Add(await AkkaAppend.RunAsync(settings)));
@@ -57,8 +59,10 @@ internal static class Program
         if (settings.Runs("kafka"))
         {
             using var cluster = new KafkaMockCluster(brokers: 3);
-            await TryAsync(KafkaAppend.Name, "raw Confluent.Kafka producer", async () => Add(await KafkaAppend.RawAsync(settings, cluster)));
-            await TryAsync(KafkaAppend.Name, "SystemOfRecord + Kafka", async () => Add(await KafkaAppend.OursAsync(settings, cluster, settings.Appenders)));
+            await TryAsync(KafkaAppend.Name, "raw Confluent.Kafka producer", async () => Add(await MedianAsync(settings, () => KafkaAppend.RawAsync(settings, cluster))));
+            await TryAsync(KafkaAppend.Name, "SystemOfRecord + Kafka", async () => Add(await MedianAsync(settings, () => KafkaAppend.OursAsync(settings, cluster, settings.Appenders))));
+            await TryAsync(KafkaAppend.Name, "SystemOfRecord + Kafka, linger.ms=0", async () => Add(await KafkaAppend.OursAsync(settings, cluster, settings.Appenders, lingerMs: 0)));
+            await TryAsync(KafkaAppend.Name, "SystemOfRecord + Kafka, 1024 appenders", async () => Add(await KafkaAppend.OursAsync(settings, cluster, 1024)));
             if (settings.Peers)
             {
                 await TryAsync(KafkaAppend.Name, WolverinePeer.KafkaContender, async () => Add(await WolverinePeer.KafkaOutboxAsync(settings, cluster)));
@@ -69,8 +73,8 @@ internal static class Program
         {
             Console.WriteLine($"Seeding {settings.ReplayEvents:N0} events over a day of 15 s buckets...");
             using var replay = await Replay.SeedAsync(settings.ReplayEvents);
-            await TryAsync(Replay.ToMemory, "raw scan", async () => Add(await replay.RawScanAsync()));
-            await TryAsync(Replay.ToMemory, "SystemOfRecord.RepublishDateRangeAsync", async () => Add(await replay.OursToMemoryAsync()));
+            await TryAsync(Replay.ToMemory, "raw scan", async () => Add(await MedianAsync(settings, replay.RawScanAsync)));
+            await TryAsync(Replay.ToMemory, "SystemOfRecord.RepublishDateRangeAsync", async () => Add(await MedianAsync(settings, replay.OursToMemoryAsync)));
             await TryAsync(Replay.ToMemory, "bucket by bucket", async () => Add(await replay.OursBucketByBucketAsync()));
             using var cluster = new KafkaMockCluster(brokers: 3);
             await TryAsync(Replay.ToKafka, "raw scan + producer", async () => Add(await replay.RawToKafkaAsync(cluster, settings.KafkaReplayEvents)));
@@ -79,7 +83,7 @@ internal static class Program
 
         var ordered = Results.OrderBy(r => ScenarioOrder(r.Scenario)).ThenBy(r => r.Role switch { Role.Ours => 0, Role.Raw => 1, _ => 2 }).ToList();
         var info = new RunInfo(
-            "dotnet run -c Release --project tests/EventSourcing.SystemOfRecord.Benchmarks -- " + string.Join(' ', args.Where(a => !a.StartsWith("--out", StringComparison.Ordinal))),
+            "dotnet run -c Release --project tests/EventSourcing.SystemOfRecord.Benchmarks -- " + string.Join(' ', WithoutValues(args, "--out", "--load-note")),
             started,
             DateTime.UtcNow - started,
             loadAtStart,
@@ -106,6 +110,26 @@ internal static class Program
             $"  {result.Scenario,-26} {result.Contender,-70} {result.EventsPerSecond,12:N0} ev/s  p50 {result.P50Microseconds,8:F0} µs  p99 {result.P99Microseconds,9:F0} µs  peak {result.PeakManagedBytes / 1048576.0,7:F1} MB  {result.AllocatedBytesPerEvent,7:F0} B/ev"));
     }
 
+    /// <summary>Runs a contender <see cref="Settings.Rounds"/> times and keeps the median run (by throughput), noting the others.</summary>
+    private static async Task<Result> MedianAsync(Settings settings, Func<Task<Result>> run)
+    {
+        var runs = new List<Result>();
+        for (var i = 0; i < settings.Rounds; i++)
+        {
+            runs.Add(await run());
+        }
+
+        if (runs.Count == 1)
+        {
+            return runs[0];
+        }
+
+        var sorted = runs.OrderBy(r => r.EventsPerSecond).ToList();
+        var median = sorted[sorted.Count / 2];
+        var all = string.Join(", ", runs.Select(r => r.EventsPerSecond.ToString("N0", CultureInfo.InvariantCulture)));
+        return median with { Note = (median.Note.Length > 0 ? median.Note + "; " : "") + $"median of {runs.Count} runs ({all} events/s)" };
+    }
+
     private static async Task TryAsync(string scenario, string contender, Func<Task> run)
     {
         try
@@ -116,6 +140,20 @@ internal static class Program
         {
             Console.Error.WriteLine($"  {scenario}, {contender} failed: {ex}");
             Skips.Add(new Skipped(scenario, contender, ex.GetType().Name + ": " + ex.Message.ReplaceLineEndings(" ")));
+        }
+    }
+
+    private static IEnumerable<string> WithoutValues(string[] args, params string[] names)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (names.Contains(args[i]))
+            {
+                i++;
+                continue;
+            }
+
+            yield return args[i];
         }
     }
 

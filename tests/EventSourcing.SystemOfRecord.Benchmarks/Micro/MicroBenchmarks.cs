@@ -13,7 +13,7 @@ namespace EventSourcing.SystemOfRecord.Benchmarks.Micro;
 /// </summary>
 public static class MicroBenchmarks
 {
-    public static void Run(string[] args)
+    public static void Run(string[] args, string artifacts)
     {
         var quick = args.Contains("--quick");
         var rest = args.Where(a => a is not "--quick" and not "--full").ToArray();
@@ -21,7 +21,8 @@ public static class MicroBenchmarks
         var config = DefaultConfig.Instance
             .AddJob(job)
             .AddDiagnoser(BenchmarkDotNet.Diagnosers.MemoryDiagnoser.Default)
-            .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+            .WithOptions(ConfigOptions.DisableOptimizationsValidator)
+            .WithArtifactsPath(artifacts);
         BenchmarkSwitcher.FromTypes([typeof(TimeUuidBenchmarks), typeof(BucketBenchmarks), typeof(RecordedEventBenchmarks), typeof(IdempotencyBenchmarks)])
             .Run(rest.Length == 0 ? ["--filter", "*"] : rest, config);
     }

@@ -46,13 +46,16 @@ internal static class WolverinePeer
             opts.Discovery.IncludeType(typeof(BenchEventHandler));
         });
         var bus = host.Services.GetRequiredService<IMessageBus>();
+        var handledBefore = BenchEventHandler.Handled;
         await Concurrently.RunAsync(settings.Appenders, settings.WarmupEvents, async i => await bus.PublishAsync(new BenchEvent(i, Workload.Key(i), Workload.Message(i))), null);
+        await WaitForHandledAsync(handledBefore + settings.WarmupEvents);
 
         var latencies = new LatencyRecorder(settings.AppendEvents);
         using var meter = RunMeter.Start();
         await Concurrently.RunAsync(settings.Appenders, settings.AppendEvents, async i => await bus.PublishAsync(new BenchEvent(i, Workload.Key(i), Workload.Message(i))), latencies);
+        await WaitForHandledAsync(handledBefore + settings.WarmupEvents + settings.AppendEvents);
         var result = meter.Stop(SqliteAppend.Name, LocalContender, Role.Peer, settings.AppendEvents, latencies,
-            "PublishAsync to a durable local queue returns once the envelope is in the SQLite inbox; handling runs after");
+            "latency is PublishAsync to the durable local queue; the run ends when the handler has processed every message (so every envelope went through the SQLite inbox)");
         await host.StopAsync();
         return result;
     }
@@ -103,6 +106,20 @@ internal static class WolverinePeer
         var host = builder.Build();
         await host.StartAsync();
         return host;
+    }
+
+    private static async Task WaitForHandledAsync(long count)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (BenchEventHandler.Handled < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Wolverine handled {BenchEventHandler.Handled} of {count} messages in 10 minutes.");
+            }
+
+            await Task.Delay(2);
+        }
     }
 
     /// <summary>Waits until Wolverine's outgoing envelope table is empty: every outboxed record was sent and acknowledged.</summary>

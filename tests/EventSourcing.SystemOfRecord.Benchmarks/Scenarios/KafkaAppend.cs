@@ -11,12 +11,18 @@ internal static class KafkaAppend
 {
     public const string Name = "Append + publish, Kafka";
 
-    public static async Task<Result> OursAsync(Settings settings, KafkaMockCluster cluster, int appenders)
+    public static async Task<Result> OursAsync(Settings settings, KafkaMockCluster cluster, int appenders, int? lingerMs = null)
     {
         using var scratch = new Scratch("kafka-append");
-        var topic = RawKafka.CreateTopic(cluster, "ours-append-" + appenders);
+        var topic = RawKafka.CreateTopic(cluster, "ours-append-" + appenders + "-" + lingerMs);
+        var options = new KafkaPublisherOptions { BootstrapServers = cluster.BootstrapServers };
+        if (lingerMs is not null)
+        {
+            options.ProducerSettings["linger.ms"] = lingerMs.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         var store = new SqliteEventStore(new SqliteStoreOptions { ConnectionString = "Data Source=" + scratch.File("events.db"), Synchronous = SqliteSynchronousMode.Full });
-        var publisher = new KafkaEventPublisher(Options.Create(new KafkaPublisherOptions { BootstrapServers = cluster.BootstrapServers }));
+        var publisher = new KafkaEventPublisher(Options.Create(options));
         await using var system = new SystemOfRecord(store, publisher, Options.Create(new SystemOfRecordOptions { BucketIncrement = Workload.Increment, DefaultTopic = topic }));
         var messages = Enumerable.Range(0, settings.KafkaAppendEvents).Select(Workload.Message).ToArray();
 
@@ -25,7 +31,7 @@ internal static class KafkaAppend
         var latencies = new LatencyRecorder(settings.KafkaAppendEvents);
         using var meter = RunMeter.Start();
         await Concurrently.RunAsync(appenders, settings.KafkaAppendEvents, async i => await system.AppendAsync(messages[i], Workload.Key(i)), latencies);
-        var result = meter.Stop(Name, $"SystemOfRecord + SqliteEventStore + KafkaEventPublisher, {appenders} appenders", Role.Ours, settings.KafkaAppendEvents, latencies,
+        var result = meter.Stop(Name, $"SystemOfRecord + SqliteEventStore + KafkaEventPublisher, {appenders} appenders{(lingerMs is null ? "" : $", linger.ms={lingerMs}")}", Role.Ours, settings.KafkaAppendEvents, latencies,
             "each AppendAsync returns after the SQLite commit and the Kafka acknowledgement");
         await publisher.DisposeAsync();
         await store.DisposeAsync();

@@ -17,10 +17,14 @@ internal static class RawKafka
     private static readonly byte[] Source = Encoding.UTF8.GetBytes(KafkaPublisherOptions.DefaultSource);
     private static readonly byte[] Type = Encoding.UTF8.GetBytes(KafkaPublisherOptions.DefaultType);
 
-    public static string CreateTopic(KafkaMockCluster cluster, string name)
+    private static int s_topics;
+
+    /// <summary>Creates a topic of 6 partitions, replication factor 3; unless <paramref name="exact"/>, the name gets a suffix so repeated runs get fresh topics.</summary>
+    public static string CreateTopic(KafkaMockCluster cluster, string name, bool exact = false)
     {
-        cluster.CreateTopic(name, Partitions, replicationFactor: 3);
-        return name;
+        var topic = exact ? name : name + "-" + Interlocked.Increment(ref s_topics).ToString(CultureInfo.InvariantCulture);
+        cluster.CreateTopic(topic, Partitions, replicationFactor: 3);
+        return topic;
     }
 
     /// <summary>The settings KafkaEventPublisher uses: acks=all, idempotent, 5 requests in flight per connection.</summary>

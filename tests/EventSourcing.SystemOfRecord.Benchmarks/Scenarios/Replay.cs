@@ -159,7 +159,7 @@ internal sealed class Replay : IDisposable
     /// <summary>SystemOfRecord.RepublishDateRangeAsync over the day to KafkaEventPublisher.</summary>
     public async Task<Result> OursToKafkaAsync(KafkaMockCluster cluster, int events)
     {
-        RawKafka.CreateTopic(cluster, Workload.Topic);
+        RawKafka.CreateTopic(cluster, Workload.Topic, exact: true);
         await using var store = OpenStore();
         await using var publisher = new KafkaEventPublisher(Options.Create(new KafkaPublisherOptions { BootstrapServers = cluster.BootstrapServers }));
         await using var system = new SystemOfRecord(store, publisher, Options.Create(new SystemOfRecordOptions { BucketIncrement = Workload.Increment }));
