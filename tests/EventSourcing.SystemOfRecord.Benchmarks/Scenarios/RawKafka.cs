@@ -91,7 +91,8 @@ internal static class RawKafka
                 }
                 catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
                 {
-                    await Task.Delay(5);
+                    // librdkafka's queue (100,000 records by default) is full: wait a moment for acknowledgements.
+                    await Task.Delay(1);
                 }
             }
 
