@@ -137,7 +137,7 @@ internal static class Report
         }
 
         md.AppendLine();
-        md.AppendLine("The raw numbers are in [results.csv](results.csv).");
+        md.AppendLine("The raw numbers are in [results.csv](results.csv). Micro-benchmarks of the per-event hot paths (TimeUuid create/parse/format, bucket math, RecordedEvent, the idempotent handler; BenchmarkDotNet with the memory diagnoser) run with `-- --micro [--quick]`; their reports are in [micro/results](micro/results).");
         return md.ToString();
     }
 
