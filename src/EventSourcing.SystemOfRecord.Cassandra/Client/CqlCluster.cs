@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using EventSourcing.SystemOfRecord.Cassandra.Protocol;
+using EventSourcing.SystemOfRecord.Cassandra.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+
+namespace EventSourcing.SystemOfRecord.Cassandra.Client;
+
+/// <summary>
+/// The client's entry point: a set of nodes from the contact points, round-robin over the live ones with failover,
+/// a prepared-statement cache with re-prepare on UNPREPARED, paging, and a Polly pipeline that retries transient
+/// errors of idempotent statements.
+/// </summary>
+internal sealed partial class CqlCluster : IAsyncDisposable
+{
+    private readonly CqlClientSettings _settings;
+    private readonly ILogger _logger;
+    private readonly CqlHost[] _hosts;
+    private readonly ConcurrentDictionary<string, PreparedResult> _prepared = new(StringComparer.Ordinal);
+    private readonly ResiliencePipeline _retry;
+    private int _next = -1;
+    private int _disposed;
+
+    public CqlCluster(CqlClientSettings settings, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.ContactPoints.Count == 0)
+        {
+            throw new ArgumentException("At least one contact point is needed.", nameof(settings));
+        }
+
+        _settings = settings;
+        _logger = logger;
+        _hosts = settings.ContactPoints.Select(point => ParseContactPoint(point, settings.Port, settings, logger)).ToArray();
+        _retry = new ResiliencePipelineBuilder { TimeProvider = settings.TimeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<CassandraException>(ex => ex.IsTransient),
+                MaxRetryAttempts = Math.Max(settings.MaxRetries, 1),
+                Delay = settings.RetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                OnRetry = args =>
+                {
+                    Log.Retrying(_logger, args.Outcome.Exception, args.AttemptNumber + 1, args.RetryDelay);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    public IReadOnlyList<CqlHost> Hosts => _hosts;
+
+    /// <summary>Runs a statement; transient errors of idempotent statements are retried (on the next node of the plan).</summary>
+    public Task<ResultResponse> ExecuteAsync(CqlStatement statement, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(statement, null, cancellationToken);
+
+    /// <summary>Streams every row of a SELECT, page by page (<see cref="CqlStatement.PageSize"/>); each page is retried on its own.</summary>
+    public async IAsyncEnumerable<CqlRow> QueryAsync(CqlStatement statement, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        byte[]? pagingState = null;
+        do
+        {
+            var result = await ExecuteAsync(statement, pagingState, cancellationToken).ConfigureAwait(false);
+            if (result is not RowsResult rows)
+            {
+                throw new CassandraProtocolException($"Expected rows from '{statement.Cql}'; got {result.GetType().Name}.");
+            }
+
+            foreach (var row in rows.Rows)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return row;
+            }
+
+            pagingState = rows.Metadata.PagingState;
+        }
+        while (pagingState is not null);
+    }
+
+    /// <summary>Runs one page of a statement.</summary>
+    public async Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (!statement.IsIdempotent)
+        {
+            return await ExecuteOnceAsync(statement, pagingState, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await _retry.ExecuteAsync(
+            async token => await ExecuteOnceAsync(statement, pagingState, token).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits until every node the coordinator knows reports the same schema version (system.local and system.peers),
+    /// or the agreement timeout passes (then logs a warning and goes on).
+    /// </summary>
+    public async Task WaitForSchemaAgreementAsync(CancellationToken cancellationToken)
+    {
+        var deadline = _settings.TimeProvider.GetUtcNow() + _settings.SchemaAgreementTimeout;
+        while (true)
+        {
+            var versions = new HashSet<Guid>();
+            await foreach (var row in QueryAsync(new CqlStatement("SELECT schema_version FROM system.local WHERE key='local'", [], CassandraConsistency.One, Prepare: false), cancellationToken).ConfigureAwait(false))
+            {
+                if (row["schema_version"] is Guid version)
+                {
+                    versions.Add(version);
+                }
+            }
+
+            await foreach (var row in QueryAsync(new CqlStatement("SELECT peer, rpc_address, schema_version FROM system.peers", [], CassandraConsistency.One, Prepare: false), cancellationToken).ConfigureAwait(false))
+            {
+                if (row["schema_version"] is Guid version)
+                {
+                    versions.Add(version);
+                }
+            }
+
+            if (versions.Count <= 1)
+            {
+                return;
+            }
+
+            if (_settings.TimeProvider.GetUtcNow() >= deadline)
+            {
+                Log.NoSchemaAgreement(_logger, versions.Count, _settings.SchemaAgreementTimeout);
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), _settings.TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var host in _hosts)
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One attempt: the first node of the plan that accepts a connection runs the statement. Nodes that cannot be
+    /// connected to are marked down and the next is tried (nothing was sent to them).
+    /// </summary>
+    private async Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
+    {
+        List<string>? failures = null;
+        Exception? lastError = null;
+        foreach (var host in QueryPlan())
+        {
+            CqlConnection connection;
+            try
+            {
+                connection = await host.GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (CassandraConnectionException ex)
+            {
+                if (host.MarkDown())
+                {
+                    Log.HostDown(_logger, ex, host.Endpoint);
+                }
+
+                (failures ??= []).Add($"{host.Endpoint}: {ex.Message}");
+                lastError = ex;
+                continue;
+            }
+
+            if (host.MarkUp())
+            {
+                Log.HostUp(_logger, host.Endpoint);
+            }
+
+            return await ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new CassandraConnectionException(
+            $"No Cassandra node could be reached ({string.Join("; ", failures ?? ["no contact points"])}).", lastError);
+    }
+
+    private async Task<ResultResponse> ExecuteOnConnectionAsync(CqlConnection connection, CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
+    {
+        var timeout = statement.Timeout ?? _settings.RequestTimeout;
+        CqlResponse response;
+        if (!statement.Prepare)
+        {
+            var parameters = Parameters(statement, pagingState, skipMetadata: false);
+            response = await connection.SendAsync(new QueryRequest(statement.Cql, parameters), null, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var prepared = _prepared.TryGetValue(statement.Cql, out var cached)
+                ? cached
+                : await PrepareAsync(connection, statement.Cql, timeout, cancellationToken).ConfigureAwait(false);
+            var parameters = Parameters(statement, pagingState, skipMetadata: prepared.ResultMetadata.Columns.Count > 0);
+            try
+            {
+                response = await connection.SendAsync(new ExecuteRequest(prepared.Id, parameters), prepared.ResultMetadata, timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CassandraUnpreparedException)
+            {
+                // The node restarted, or never saw this statement: prepare it there and run it again, once.
+                Log.Reprepared(_logger, connection.Endpoint);
+                prepared = await PrepareAsync(connection, statement.Cql, timeout, cancellationToken).ConfigureAwait(false);
+                parameters = Parameters(statement, pagingState, skipMetadata: prepared.ResultMetadata.Columns.Count > 0);
+                response = await connection.SendAsync(new ExecuteRequest(prepared.Id, parameters), prepared.ResultMetadata, timeout, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return response as ResultResponse
+            ?? throw new CassandraProtocolException($"{connection.Endpoint} answered a statement with {response.GetType().Name}.");
+    }
+
+    private async Task<PreparedResult> PrepareAsync(CqlConnection connection, string cql, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var response = await connection.SendAsync(new PrepareRequest(cql), null, timeout, cancellationToken).ConfigureAwait(false);
+        var prepared = response as PreparedResult
+            ?? throw new CassandraProtocolException($"{connection.Endpoint} answered PREPARE with {response.GetType().Name}.");
+        _prepared[cql] = prepared;
+        return prepared;
+    }
+
+    private static CqlQueryParameters Parameters(CqlStatement statement, byte[]? pagingState, bool skipMetadata) => new(
+        statement.Consistency,
+        statement.Values,
+        skipMetadata,
+        statement.PageSize,
+        pagingState,
+        statement.SerialConsistency,
+        statement.Timestamp);
+
+    /// <summary>Nodes in round-robin order starting one further each call: available ones first, then those still down.</summary>
+    private IEnumerable<CqlHost> QueryPlan()
+    {
+        var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)_hosts.Length);
+        var now = _settings.TimeProvider.GetUtcNow().UtcTicks;
+        List<CqlHost>? later = null;
+        for (var i = 0; i < _hosts.Length; i++)
+        {
+            var host = _hosts[(start + i) % _hosts.Length];
+            if (host.IsAvailable(now))
+            {
+                yield return host;
+            }
+            else
+            {
+                (later ??= []).Add(host);
+            }
+        }
+
+        // When every node is down, try them anyway, soonest due first, rather than fail without trying.
+        if (later is not null)
+        {
+            foreach (var host in later.OrderBy(h => h.DownUntil))
+            {
+                yield return host;
+            }
+        }
+    }
+
+    private static CqlHost ParseContactPoint(string point, int defaultPort, CqlClientSettings settings, ILogger logger)
+    {
+        // "host", "host:port", "[v6]:port".
+        var host = point.Trim();
+        var port = defaultPort;
+        var colon = host.LastIndexOf(':');
+        if (colon > 0 && host.IndexOf(':') == colon || (host.StartsWith('[') && host.Contains("]:", StringComparison.Ordinal)))
+        {
+            port = int.Parse(host.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
+            host = host[..colon];
+        }
+
+        return new CqlHost(host.Trim('[', ']'), port, settings, logger);
+    }
+}
