@@ -24,7 +24,8 @@ internal sealed class CqlResultMetadata(IReadOnlyList<CqlColumn> columns, byte[]
         var pagingState = (flags & FlagHasMorePages) != 0 ? reader.ReadBytes() : null;
         if ((flags & FlagNoMetadata) != 0)
         {
-            var columns = known?.Columns ?? throw new CassandraProtocolException("Rows came without metadata and none is known for the statement.");
+            // A prepared statement that returns no rows (an INSERT, say) has no result metadata.
+            var columns = known?.Columns ?? (count == 0 ? [] : throw new CassandraProtocolException("Rows came without metadata and none is known for the statement."));
             return new CqlResultMetadata(columns, pagingState);
         }
 
