@@ -31,6 +31,7 @@ public sealed class CqlServerMock : IAsyncDisposable
     private CancellationTokenSource _stop = new();
     private Task _accept = Task.CompletedTask;
     private int _requestsUntilDrop = -1;
+    private int _unsupportedVersionRequests;
 
     public CqlServerMock(CqlTestDatabase? database = null, int nodeIndex = 0)
     {
@@ -57,6 +58,9 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     /// <summary>The CQL of every QUERY, PREPARE and EXECUTE received, in order.</summary>
     public ConcurrentQueue<string> ReceivedCql { get; } = new();
+
+    /// <summary>Frames that arrived with a protocol version other than v4 (and got a protocol error).</summary>
+    public int UnsupportedVersionRequests => Volatile.Read(ref _unsupportedVersionRequests);
 
     public int RequestCount(string opcode) => _requestCounts.TryGetValue(opcode, out var count) ? count : 0;
 
@@ -186,6 +190,7 @@ public sealed class CqlServerMock : IAsyncDisposable
                 if (frame.Version != CqlFrameHeader.RequestVersion)
                 {
                     // A driver opening with a newer version is told which ones this node speaks, and downgrades.
+                    Interlocked.Increment(ref _unsupportedVersionRequests);
                     var error = Error(0x000A, $"Invalid or unsupported protocol version ({frame.Version & 0x7F}); supported versions are (3/v3, 4/v4)");
                     await WriteAsync(stream, writeLock, (byte)(0x80 | (frame.Version & 0x7F)), frame.Stream, CqlOpcode.Error, error, cancellationToken);
                     continue;
