@@ -33,6 +33,16 @@ public sealed class CqlTestDatabase
         }
     }
 
+    /// <summary>Non-empty partitions of a table.</summary>
+    public int CountPartitions(string keyspace, string table)
+    {
+        var t = Table(keyspace, table);
+        lock (t.Lock)
+        {
+            return t.Partitions.Values.Count(p => p.Count > 0);
+        }
+    }
+
     internal CqlTestTable Table(string? keyspace, string table)
     {
         lock (_schemaLock)
