@@ -95,6 +95,31 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     }
 
     /// <summary>
+    /// Runs prepared statements as one BATCH (unlogged by default: meant for statements of one partition, which
+    /// Cassandra then applies atomically). Consistency, serial consistency and timestamp come from the first statement;
+    /// retried like a statement when every statement is idempotent.
+    /// </summary>
+    public async Task ExecuteBatchAsync(IReadOnlyList<CqlStatement> statements, CqlBatchType type = CqlBatchType.Unlogged, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(statements);
+        if (statements.Count == 0)
+        {
+            throw new ArgumentException("A batch needs at least one statement.", nameof(statements));
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (!statements.All(s => s.IsIdempotent))
+        {
+            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await _retry.ExecuteAsync(
+            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), token).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Waits until every node the coordinator knows reports the same schema version (system.local and system.peers),
     /// or the agreement timeout passes (then logs a warning and goes on).
     /// </summary>
@@ -152,7 +177,10 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     /// One attempt: the first node of the plan that accepts a connection runs the statement. Nodes that cannot be
     /// connected to are marked down and the next is tried (nothing was sent to them).
     /// </summary>
-    private async Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
+    private Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken) =>
+        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), cancellationToken);
+
+    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, CancellationToken cancellationToken)
     {
         List<string>? failures = null;
         Exception? lastError = null;
@@ -180,7 +208,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
                 Log.HostUp(_logger, host.Endpoint);
             }
 
-            return await ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken).ConfigureAwait(false);
+            return await run(connection).ConfigureAwait(false);
         }
 
         throw new CassandraConnectionException(
@@ -218,6 +246,35 @@ internal sealed partial class CqlCluster : IAsyncDisposable
 
         return response as ResultResponse
             ?? throw new CassandraProtocolException($"{connection.Endpoint} answered a statement with {response.GetType().Name}.");
+    }
+
+    private async Task<ResultResponse> ExecuteBatchOnConnectionAsync(CqlConnection connection, IReadOnlyList<CqlStatement> statements, CqlBatchType type, CancellationToken cancellationToken)
+    {
+        var first = statements[0];
+        var timeout = first.Timeout ?? _settings.RequestTimeout;
+        for (var attempt = 0; ; attempt++)
+        {
+            var entries = new List<CqlBatchEntry>(statements.Count);
+            foreach (var statement in statements)
+            {
+                var prepared = attempt == 0 && _prepared.TryGetValue(statement.Cql, out var cached)
+                    ? cached
+                    : await PrepareAsync(connection, statement.Cql, timeout, cancellationToken).ConfigureAwait(false);
+                entries.Add(new CqlBatchEntry(null, prepared.Id, statement.Values));
+            }
+
+            try
+            {
+                var request = new BatchRequest(type, entries, first.Consistency, first.SerialConsistency, first.Timestamp);
+                var response = await connection.SendAsync(request, null, timeout, cancellationToken).ConfigureAwait(false);
+                return response as ResultResponse
+                    ?? throw new CassandraProtocolException($"{connection.Endpoint} answered a BATCH with {response.GetType().Name}.");
+            }
+            catch (CassandraUnpreparedException) when (attempt == 0)
+            {
+                Log.Reprepared(_logger, connection.Endpoint);
+            }
+        }
     }
 
     private async Task<PreparedResult> PrepareAsync(CqlConnection connection, string cql, TimeSpan timeout, CancellationToken cancellationToken)

@@ -54,6 +54,26 @@ public sealed class CqlClusterTests
     }
 
     [Test]
+    public async Task ExecuteBatchAsync_OnePartitionAfterRestart_ReprepareAndWritesEveryRow()
+    {
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        await using var cluster = new CqlCluster(Settings([server.ContactPoint]), NullLogger.Instance);
+        await CreateSchemaAsync(cluster);
+        await cluster.ExecuteBatchAsync([Statement(Insert, "b", 1, "x"), Statement(Insert, "b", 2, "y")]);
+        await server.RestartAsync();
+        await Eventually.WaitUntilAsync(() => cluster.Hosts[0].IsAvailable(DateTime.UtcNow.Ticks), "the node is due for a retry");
+
+        await cluster.ExecuteBatchAsync([Statement(Insert, "b", 3, "z"), Statement(Insert, "b", 4, "w")]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(server.Database.CountRows("ks", "kv"), Is.EqualTo(4));
+            Assert.That(server.RequestCount("Batch"), Is.EqualTo(3), "two batches, one of them sent again after UNPREPARED");
+        });
+    }
+
+    [Test]
     public async Task ExecuteAsync_ManyConcurrentRequests_MultiplexedOnOneConnection()
     {
         await using var server = new CqlServerMock { ResponseDelay = TimeSpan.FromMilliseconds(50) };
