@@ -13,7 +13,8 @@ namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Interop;
 /// </summary>
 public sealed class PythonDriverCheckTests
 {
-    private const string Python = "/usr/bin/python3";
+    // Debian's interpreter, where apt installs python3-cassandra; SOR_PYTHON overrides it.
+    private static readonly string Python = Environment.GetEnvironmentVariable("SOR_PYTHON") is { Length: > 0 } custom ? custom : "/usr/bin/python3";
     private static readonly DateTime ReadBucket = new(2024, 3, 1, 12, 0, 0, DateTimeKind.Utc);
     private static readonly DateTime WriteBucket = new(2024, 3, 1, 12, 0, 15, DateTimeKind.Utc);
 
