@@ -20,6 +20,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     private readonly CqlHost[] _hosts;
     private readonly ConcurrentDictionary<string, PreparedResult> _prepared = new(StringComparer.Ordinal);
     private readonly ResiliencePipeline _retry;
+    private (long Token, CqlHost Host)[] _ring = [];
     private int _next = -1;
     private int _disposed;
 
@@ -34,6 +35,11 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         _settings = settings;
         _logger = logger;
         _hosts = settings.ContactPoints.Select(point => ParseContactPoint(point, settings.Port, settings, logger)).ToArray();
+        foreach (var host in _hosts)
+        {
+            host.TokensLoaded += RebuildRing;
+        }
+
         _retry = new ResiliencePipelineBuilder { TimeProvider = settings.TimeProvider }
             .AddRetry(new RetryStrategyOptions
             {
@@ -178,13 +184,13 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     /// connected to are marked down and the next is tried (nothing was sent to them).
     /// </summary>
     private Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken) =>
-        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), cancellationToken);
+        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), cancellationToken, RoutingToken(statement));
 
-    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, CancellationToken cancellationToken)
+    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, CancellationToken cancellationToken, long? routingToken = null)
     {
         List<string>? failures = null;
         Exception? lastError = null;
-        foreach (var host in QueryPlan())
+        foreach (var host in QueryPlan(routingToken))
         {
             CqlConnection connection;
             try
@@ -295,15 +301,93 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         statement.SerialConsistency,
         statement.Timestamp);
 
-    /// <summary>Nodes in round-robin order starting one further each call: available ones first, then those still down.</summary>
-    private IEnumerable<CqlHost> QueryPlan()
+    /// <summary>
+    /// The Murmur3 token of a prepared statement's partition key, when the statement was prepared before (its
+    /// partition key indexes are known) and every partition key value is bound; otherwise null.
+    /// </summary>
+    private long? RoutingToken(CqlStatement statement)
+    {
+        if (!statement.Prepare || !_prepared.TryGetValue(statement.Cql, out var prepared) || prepared.PartitionKeyIndexes.Count == 0)
+        {
+            return null;
+        }
+
+        var components = new List<byte[]>(prepared.PartitionKeyIndexes.Count);
+        foreach (var index in prepared.PartitionKeyIndexes)
+        {
+            if (index >= statement.Values.Count || statement.Values[index] is null or CqlUnset)
+            {
+                return null;
+            }
+
+            var buffer = new CqlWriteBuffer(32);
+            CqlValueWriter.WriteValue(buffer, statement.Values[index]);
+            components.Add(buffer.WrittenSpan[4..].ToArray());
+        }
+
+        return Murmur3Token.Compute(Murmur3Token.RoutingKey(components));
+    }
+
+    /// <summary>The node owning a token: the first ring token at or after it, wrapping around.</summary>
+    private CqlHost? Owner(long token)
+    {
+        var ring = Volatile.Read(ref _ring);
+        if (ring.Length == 0)
+        {
+            return null;
+        }
+
+        int low = 0, high = ring.Length;
+        while (low < high)
+        {
+            var middle = (low + high) / 2;
+            if (ring[middle].Token < token)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return ring[low == ring.Length ? 0 : low].Host;
+    }
+
+    private void RebuildRing()
+    {
+        var ring = _hosts
+            .Where(h => h.Tokens is not null)
+            .SelectMany(h => h.Tokens!.Select(t => (Token: t, Host: h)))
+            .OrderBy(entry => entry.Token)
+            .ToArray();
+        Volatile.Write(ref _ring, ring);
+    }
+
+    /// <summary>
+    /// The nodes to try: the token's owner first when known and available (token-aware routing), then the others in
+    /// round-robin order starting one further each call, available ones first, then those still down.
+    /// </summary>
+    private IEnumerable<CqlHost> QueryPlan(long? routingToken)
     {
         var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)_hosts.Length);
         var now = _settings.TimeProvider.GetUtcNow().UtcTicks;
+        var owner = routingToken is { } token ? Owner(token) : null;
+        var ownerFirst = owner is not null && owner.IsAvailable(now);
+        if (ownerFirst)
+        {
+            yield return owner!;
+        }
+
         List<CqlHost>? later = null;
         for (var i = 0; i < _hosts.Length; i++)
         {
             var host = _hosts[(start + i) % _hosts.Length];
+            if (ownerFirst && host == owner)
+            {
+                continue;
+            }
+
             if (host.IsAvailable(now))
             {
                 yield return host;

@@ -1,3 +1,5 @@
+using System.Globalization;
+using EventSourcing.SystemOfRecord.Cassandra.Protocol.Messages;
 using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.SystemOfRecord.Cassandra.Client;
@@ -13,7 +15,13 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
     private int _failures;
     private long _downUntilTicks;
 
+    /// <summary>Raised when the node's tokens were read (after each new connection).</summary>
+    public event Action? TokensLoaded;
+
     public string Address { get; } = address;
+
+    /// <summary>The node's tokens on the Murmur3 ring, from system.local; null until known.</summary>
+    public long[]? Tokens { get; private set; }
 
     public int Port { get; } = port;
 
@@ -75,6 +83,26 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
         // Opened without the caller's token: one caller giving up must not fail the others sharing the attempt.
         var connection = await CqlConnection.OpenAsync(Address, Port, settings, logger, CancellationToken.None).ConfigureAwait(false);
         connection.Broken += (_, _) => MarkDown();
+        _ = LoadTokensAsync(connection);
         return connection;
+    }
+
+    // In the background, so a slow system table never delays a request: until the tokens are known, requests go round-robin.
+    private async Task LoadTokensAsync(CqlConnection connection)
+    {
+        try
+        {
+            var query = new QueryRequest("SELECT tokens FROM system.local WHERE key='local'", new CqlQueryParameters(CassandraConsistency.One));
+            var response = await connection.SendAsync(query, null, settings.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
+            if (response is RowsResult { Rows.Count: > 0 } rows && rows.Rows[0]["tokens"] is List<object?> tokens)
+            {
+                Tokens = tokens.OfType<string>().Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+                TokensLoaded?.Invoke();
+            }
+        }
+        catch (Exception ex) when (ex is CassandraException or FormatException or OverflowException)
+        {
+            // Not a Murmur3 cluster, or no system.local: this node is reached round-robin only.
+        }
     }
 }

@@ -234,12 +234,35 @@ public sealed class CqlClusterTests
         await using var cluster = new CqlCluster(Settings(nodes.ContactPoints), NullLogger.Instance);
         await CreateSchemaAsync(cluster);
 
+        // Unprepared statements carry no routing information: they go round-robin.
         for (var n = 0; n < 30; n++)
         {
-            await cluster.ExecuteAsync(Statement(Insert, "rr", n, "x"));
+            await cluster.ExecuteAsync(Statement(Insert, "rr", n, "x") with { Prepare = false });
         }
 
-        Assert.That(nodes.Nodes.Select(node => node.RequestCount("Execute")), Has.All.GreaterThanOrEqualTo(5));
+        Assert.That(nodes.Nodes.Select(node => node.RequestCount("Query")), Has.All.GreaterThanOrEqualTo(10));
+    }
+
+    [Test]
+    public async Task ExecuteAsync_TokenAware_SendsEachPartitionToItsOwner()
+    {
+        await using var nodes = await CqlTestCluster.StartAsync(3);
+        await using var cluster = new CqlCluster(Settings(nodes.ContactPoints), NullLogger.Instance);
+        await CreateSchemaAsync(cluster);
+        await cluster.ExecuteAsync(Statement(Insert, "warm-up", 0, "x"));
+        await Eventually.WaitUntilAsync(() => cluster.Hosts.All(h => h.Tokens is not null), "every node's tokens are known");
+        var before = nodes.Nodes.Select(n => (n.WritesForOtherNodes, n.RequestCount("Execute"))).ToList();
+
+        for (var k = 0; k < 60; k++)
+        {
+            await cluster.ExecuteAsync(Statement(Insert, $"key-{k}", 0, "x"));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(nodes.Nodes.Select((n, i) => n.WritesForOtherNodes - before[i].WritesForOtherNodes), Has.All.Zero, "every write went to its partition's owner");
+            Assert.That(nodes.Nodes.Select((n, i) => n.RequestCount("Execute") - before[i].Item2), Has.All.GreaterThan(5), "the partitions spread over every node");
+        });
     }
 
     [Test]

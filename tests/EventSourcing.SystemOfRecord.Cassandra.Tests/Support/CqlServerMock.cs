@@ -32,6 +32,7 @@ public sealed class CqlServerMock : IAsyncDisposable
     private Task _accept = Task.CompletedTask;
     private int _requestsUntilDrop = -1;
     private int _unsupportedVersionRequests;
+    private int _writesForOtherNodes;
 
     public CqlServerMock(CqlTestDatabase? database = null, int nodeIndex = 0)
     {
@@ -61,6 +62,9 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     /// <summary>Frames that arrived with a protocol version other than v4 (and got a protocol error).</summary>
     public int UnsupportedVersionRequests => Volatile.Read(ref _unsupportedVersionRequests);
+
+    /// <summary>Writes this node coordinated for a partition whose token another node owns.</summary>
+    public int WritesForOtherNodes => Volatile.Read(ref _writesForOtherNodes);
 
     public int RequestCount(string opcode) => _requestCounts.TryGetValue(opcode, out var count) ? count : 0;
 
@@ -507,7 +511,12 @@ public sealed class CqlServerMock : IAsyncDisposable
 
             case CqlTestStatementKind.Insert:
             {
-                var applied = Database.Insert(statement, parameters.Values);
+                var (applied, owner) = Database.Insert(statement, parameters.Values);
+                if (owner != NodeIndex)
+                {
+                    Interlocked.Increment(ref _writesForOtherNodes);
+                }
+
                 if (!statement.IfNotExists)
                 {
                     result.WriteInt(0x0001);
@@ -606,7 +615,7 @@ public sealed class CqlServerMock : IAsyncDisposable
                     ["release_version"] = Encoding.UTF8.GetBytes("4.1.0"),
                     ["native_protocol_version"] = Encoding.UTF8.GetBytes("4"),
                     ["schema_version"] = schemaVersion,
-                    ["tokens"] = TextSet(((NodeIndex * 3074457345618258602L) - 9223372036854775807L).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    ["tokens"] = TextSet(Database.TokenOf(NodeIndex).ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 },
             ];
         }
@@ -622,7 +631,7 @@ public sealed class CqlServerMock : IAsyncDisposable
             ["host_id"] = HostId(i),
             ["release_version"] = Encoding.UTF8.GetBytes("4.1.0"),
             ["schema_version"] = schemaVersion,
-            ["tokens"] = TextSet(((i * 3074457345618258602L) - 9223372036854775807L).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ["tokens"] = TextSet(Database.TokenOf(i).ToString(System.Globalization.CultureInfo.InvariantCulture)),
         }).ToList();
     }
 

@@ -103,7 +103,26 @@ public sealed class CqlTestDatabase
         }
     }
 
-    internal bool Insert(CqlTestStatement statement, IReadOnlyList<byte[]?> bound)
+    /// <summary>Node i owns the token range ending at this token: the ring is split evenly over the nodes.</summary>
+    public long TokenOf(int node) => unchecked((long)(0x8000_0000_0000_0000UL + ((ulong)(node + 1) * (ulong.MaxValue / (ulong)NodeCount))));
+
+    /// <summary>The node owning a partition (Murmur3 token of its key, first node token at or after it).</summary>
+    internal int OwnerOf(CqlTestTable table, Dictionary<string, byte[]?> row)
+    {
+        var token = EventSourcing.SystemOfRecord.Cassandra.Client.Murmur3Token.Compute(
+            EventSourcing.SystemOfRecord.Cassandra.Client.Murmur3Token.RoutingKey(table.PartitionKey.Select(k => row[k]!).ToList()));
+        for (var node = 0; node < NodeCount; node++)
+        {
+            if (token <= TokenOf(node))
+            {
+                return node;
+            }
+        }
+
+        return 0;
+    }
+
+    internal (bool Applied, int Owner) Insert(CqlTestStatement statement, IReadOnlyList<byte[]?> bound)
     {
         var table = Table(statement.Keyspace, statement.Table);
         var values = statement.Values(bound);
@@ -130,6 +149,7 @@ public sealed class CqlTestDatabase
         }
 
         var partitionKey = table.PartitionKeyOf(row);
+        var owner = OwnerOf(table, row);
         var clustering = table.ClusteringKey is null ? [] : row[table.ClusteringKey]!;
         lock (table.Lock)
         {
@@ -142,7 +162,7 @@ public sealed class CqlTestDatabase
             {
                 if (statement.IfNotExists)
                 {
-                    return false;
+                    return (false, owner);
                 }
 
                 foreach (var (name, value) in row)
@@ -155,7 +175,7 @@ public sealed class CqlTestDatabase
                 partition[clustering] = row;
             }
 
-            return true;
+            return (true, owner);
         }
     }
 
