@@ -26,6 +26,8 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
     private readonly object _initializationGate = new();
     private Task? _initialization;
     private int _disposed;
+    private PublishTracker? _tracker;
+    private TimeSpan _publishTimeout = Timeout.InfiniteTimeSpan;
 
     /// <summary>
     /// Creates a system of record on an in-memory store and an in-memory publisher with 15-second buckets,
@@ -129,15 +131,25 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         var recorded = await RecordAsync(message, key, topic, headers, cancellationToken).ConfigureAwait(false);
+        var tracker = _tracker;
         try
         {
-            await Publisher.PublishAsync(recorded, cancellationToken).ConfigureAwait(false);
+            if (tracker is null)
+            {
+                await Publisher.PublishAsync(recorded, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await PublishWithinTimeoutAsync(recorded, cancellationToken).ConfigureAwait(false);
+                tracker.Release(recorded.TimeBucket);
+            }
         }
         catch (Exception ex)
         {
+            tracker?.Defer(recorded.TimeBucket);
             SystemOfRecordDiagnostics.PublishFailures.Add(1);
             Log.PublishFailed(_logger, ex, recorded.EventId, recorded.TimeBucket);
-            throw new EventPublishException(recorded, ex);
+            throw new EventPublishException(recorded, ex, recoveryScheduled: tracker is not null);
         }
 
         SystemOfRecordDiagnostics.EventsPublished.Add(1);
@@ -277,15 +289,52 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
 
-        var eventId = _ids.Next();
-        var recorded = new RecordedEvent(TimeBuckets.Floor(eventId.GetTimestamp().UtcDateTime, _incrementTicks), eventId, topic, key, message, headerCopy);
-        using (SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.append"))
+        // With publish recovery on, the tracker issues the id so the watermark can never pass this event's bucket.
+        var (eventId, bucket) = _tracker?.Issue(_ids, _incrementTicks) ?? NextId();
+        var recorded = new RecordedEvent(bucket, eventId, topic, key, message, headerCopy);
+        try
         {
-            await Store.AppendAsync(recorded, cancellationToken).ConfigureAwait(false);
+            using (SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.append"))
+            {
+                await Store.AppendAsync(recorded, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            _tracker?.Release(bucket); // not recorded, so nothing to publish
+            throw;
         }
 
         SystemOfRecordDiagnostics.EventsAppended.Add(1);
         return recorded;
+    }
+
+    private (TimeUuid Id, DateTime Bucket) NextId()
+    {
+        var id = _ids.Next();
+        return (id, TimeBuckets.Floor(id.GetTimestamp().UtcDateTime, _incrementTicks));
+    }
+
+    private async ValueTask PublishWithinTimeoutAsync(RecordedEvent recorded, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_publishTimeout, _timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            // WaitAsync bounds the wait even for a publisher that ignores its token.
+            await Publisher.PublishAsync(recorded, linked.Token).AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The publisher did not acknowledge the event within {_publishTimeout} (PublishRecoveryOptions.PublishTimeout).");
+        }
+    }
+
+    /// <summary>Turns on publish tracking for <see cref="PublishRecoveryService"/>: bounded publishes, deferred buckets.</summary>
+    internal void EnablePublishRecovery(PublishTracker tracker, TimeSpan publishTimeout)
+    {
+        _publishTimeout = publishTimeout;
+        _tracker = tracker;
     }
 
     private static Dictionary<string, string>? CopyHeaders(IReadOnlyDictionary<string, string>? headers)
@@ -318,7 +367,7 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
         }
     }
 
-    private async ValueTask<long> RepublishCoreAsync(DateTime first, DateTime end, CancellationToken cancellationToken)
+    internal async ValueTask<long> RepublishCoreAsync(DateTime first, DateTime end, CancellationToken cancellationToken)
     {
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         using var activity = SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.republish");
@@ -383,7 +432,7 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
         return (TimeBuckets.Floor(start, _incrementTicks), end);
     }
 
-    private Task EnsureInitializedAsync(CancellationToken cancellationToken)
+    internal Task EnsureInitializedAsync(CancellationToken cancellationToken)
     {
         var initialization = _initialization;
         if (initialization is { IsCompletedSuccessfully: true })

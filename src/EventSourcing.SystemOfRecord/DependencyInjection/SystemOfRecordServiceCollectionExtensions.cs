@@ -35,14 +35,26 @@ public static class SystemOfRecordServiceCollectionExtensions
         services.TryAddSingleton<InMemoryEventPublisher>();
         services.TryAddSingleton<IEventPublisher>(sp => sp.GetRequiredService<InMemoryEventPublisher>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new SystemOfRecord(
+        services.TryAddSingleton(CreateSystemOfRecord);
+
+        return new SystemOfRecordBuilder(services);
+    }
+
+    private static SystemOfRecord CreateSystemOfRecord(IServiceProvider sp)
+    {
+        var sor = new SystemOfRecord(
             sp.GetRequiredService<IEventStore>(),
             sp.GetRequiredService<IEventPublisher>(),
             sp.GetRequiredService<IOptions<SystemOfRecordOptions>>(),
             sp.GetService<ReplayStrategyRegistration>()?.Strategy,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILogger<SystemOfRecord>>()));
+            sp.GetService<ILogger<SystemOfRecord>>());
 
-        return new SystemOfRecordBuilder(services);
+        if (sp.GetService<PublishTracker>() is { } tracker)
+        {
+            sor.EnablePublishRecovery(tracker, sp.GetRequiredService<IOptions<PublishRecoveryOptions>>().Value.PublishTimeout);
+        }
+
+        return sor;
     }
 }

@@ -24,6 +24,9 @@ internal static class SystemOfRecordDiagnostics
     public static readonly Counter<long> PublishFailures =
         Meter.CreateCounter<long>("sor.publish.failures", "{event}", "Recorded events whose publish failed.");
 
+    public static readonly Counter<long> BucketsRecovered =
+        Meter.CreateCounter<long>("sor.publish.recovered_buckets", "{bucket}", "Buckets publish recovery republished.");
+
     public static readonly Counter<long> BucketsReplayed =
         Meter.CreateCounter<long>("sor.replay.buckets", "{bucket}", "Buckets handed to a replay strategy.");
 }

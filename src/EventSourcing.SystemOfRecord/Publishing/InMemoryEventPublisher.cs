@@ -3,9 +3,12 @@ namespace EventSourcing.SystemOfRecord;
 /// <summary>
 /// Fans published events out to in-process subscribers, in publish order: for monoliths, samples and tests.
 /// A subscriber that throws fails the publish (so the caller learns of it); other subscribers still ran.
+/// Publishes are delivered one at a time, in the order they were called, even when callers pipeline them.
 /// </summary>
-public sealed class InMemoryEventPublisher : IEventPublisher
+public sealed class InMemoryEventPublisher : IEventPublisher, IDisposable
 {
+    // SemaphoreSlim queues waiters first in, first out, so pipelined publishes keep their call order.
+    private readonly SemaphoreSlim _turn = new(1, 1);
     private volatile Func<RecordedEvent, CancellationToken, ValueTask>[] _subscribers = [];
     private readonly object _gate = new();
 
@@ -30,18 +33,25 @@ public sealed class InMemoryEventPublisher : IEventPublisher
     public async ValueTask PublishAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recordedEvent);
-        cancellationToken.ThrowIfCancellationRequested();
+        await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
         List<Exception>? failures = null;
-        foreach (var subscriber in _subscribers)
+        try
         {
-            try
+            foreach (var subscriber in _subscribers)
             {
-                await subscriber(recordedEvent, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await subscriber(recordedEvent, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    (failures ??= []).Add(ex);
+                }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                (failures ??= []).Add(ex);
-            }
+        }
+        finally
+        {
+            _turn.Release();
         }
 
         Interlocked.Increment(ref _publishedCount);
@@ -50,6 +60,9 @@ public sealed class InMemoryEventPublisher : IEventPublisher
             throw failures.Count == 1 ? failures[0] : new AggregateException("Several subscribers failed.", failures);
         }
     }
+
+    /// <summary>Releases the delivery lock.</summary>
+    public void Dispose() => _turn.Dispose();
 
     private void Unsubscribe(Func<RecordedEvent, CancellationToken, ValueTask> handler)
     {

@@ -4,11 +4,12 @@ namespace EventSourcing.SystemOfRecord;
 
 /// <summary>
 /// An event store in process memory: for tests, samples and monoliths that can afford to lose it on restart.
-/// Thread-safe; reads see a snapshot of each bucket.
+/// Thread-safe; reads see a snapshot of each bucket. Keeps named checkpoints (<see cref="ICheckpointStore"/>) in memory too.
 /// </summary>
-public sealed class InMemoryEventStore : IEventStore
+public sealed class InMemoryEventStore : IEventStore, ICheckpointStore
 {
     private readonly SortedDictionary<DateTime, List<RecordedEvent>> _buckets = [];
+    private readonly Dictionary<string, string> _checkpoints = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private TimeSpan? _increment;
 
@@ -108,5 +109,30 @@ public sealed class InMemoryEventStore : IEventStore
                 yield return recordedEvent;
             }
         }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> ReadCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_checkpoints.TryGetValue(name, out var value) ? value : null);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask WriteCheckpointAsync(string name, string value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(value);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            _checkpoints[name] = value;
+        }
+
+        return ValueTask.CompletedTask;
     }
 }
