@@ -13,9 +13,10 @@ namespace EventSourcing.SystemOfRecord.Cassandra;
 /// <summary>
 /// The system of record in Apache Cassandra: an events table partitioned by time bucket (and optionally by shard),
 /// clustered by event id; a metadata table that pins the bucket increment and shard count; and a bucket index
-/// (one partition per day) so range reads skip empty buckets. Thread-safe; dispose it to close its connections.
+/// (one partition per day) so range reads skip empty buckets; and named checkpoints (<see cref="ICheckpointStore"/>).
+/// Thread-safe; dispose it to close its connections.
 /// </summary>
-public sealed partial class CassandraEventStore : IEventStore, IAsyncDisposable
+public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore, IAsyncDisposable
 {
     private static readonly Meter Meter = new("EventSourcing.SystemOfRecord");
     private static readonly Counter<long> LargeBuckets =
@@ -26,6 +27,8 @@ public sealed partial class CassandraEventStore : IEventStore, IAsyncDisposable
     private readonly CassandraStoreOptions _options;
     private readonly CassandraStatements _cql;
     private readonly ConcurrentDictionary<DateTime, byte> _indexedBuckets = new();
+    private readonly TimeProvider _timeProvider;
+    private long _lastCheckpointTimestamp;
 
     /// <summary>Creates the store; nothing is connected until the first call.</summary>
     /// <param name="options">Where the store lives; validated here.</param>
@@ -38,6 +41,7 @@ public sealed partial class CassandraEventStore : IEventStore, IAsyncDisposable
         var settings = options.Value ?? throw new ArgumentException("The options have no value.", nameof(options));
         CassandraStoreOptionsValidator.ThrowIfInvalid(settings);
         _options = settings;
+        _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _cql = new CassandraStatements(settings.Keyspace, settings.Table, settings.ShardCount);
         _cluster = new CqlCluster(
@@ -171,6 +175,48 @@ public sealed partial class CassandraEventStore : IEventStore, IAsyncDisposable
         }
 
         return ReadRangeCoreAsync(fromBucket.ToUniversalTime(), toExclusive.ToUniversalTime(), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<string?> ReadCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        try
+        {
+            await foreach (var row in _cluster.QueryAsync(Statement(_cql.SelectCheckpoint, [name]), cancellationToken).ConfigureAwait(false))
+            {
+                return row.GetOrDefault<string>("value");
+            }
+
+            return null;
+        }
+        catch (CassandraInvalidQueryException)
+        {
+            // The store was never created: nothing was ever written.
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask WriteCheckpointAsync(string name, string value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(value);
+
+        // Cassandra keeps the cell with the highest write timestamp: a strictly increasing client timestamp makes
+        // the last write of this process win, and a retry of the same write idempotent.
+        var now = (_timeProvider.GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks) / 10;
+        long timestamp;
+        long last;
+        do
+        {
+            last = Interlocked.Read(ref _lastCheckpointTimestamp);
+            timestamp = Math.Max(now, last + 1);
+        }
+        while (Interlocked.CompareExchange(ref _lastCheckpointTimestamp, timestamp, last) != last);
+
+        var insert = Statement(_cql.InsertCheckpoint, [name, value]) with { Timestamp = timestamp };
+        await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes the connections to the cluster.</summary>

@@ -20,6 +20,7 @@ internal sealed class CassandraStatements
         var events = $"{keyspace}.{table}";
         var index = $"{keyspace}.{table}_bucket_index";
         var metadata = $"{keyspace}.{table}_metadata";
+        var checkpoints = $"{keyspace}.{table}_checkpoints";
         var partition = Sharded ? "time_bucket, shard" : "time_bucket";
 
         CreateEvents = $"CREATE TABLE IF NOT EXISTS {events} (time_bucket timestamp, {(Sharded ? "shard int, " : string.Empty)}event_id timeuuid, "
@@ -28,6 +29,9 @@ internal sealed class CassandraStatements
         CreateIndex = $"CREATE TABLE IF NOT EXISTS {index} (day timestamp, time_bucket timestamp, PRIMARY KEY ((day), time_bucket)) "
             + "WITH CLUSTERING ORDER BY (time_bucket ASC)";
         CreateMetadata = $"CREATE TABLE IF NOT EXISTS {metadata} (name text PRIMARY KEY, bucket_increment_ms bigint, shard_count int)";
+        CreateCheckpoints = $"CREATE TABLE IF NOT EXISTS {checkpoints} (name text PRIMARY KEY, value text)";
+        SelectCheckpoint = $"SELECT value FROM {checkpoints} WHERE name = ?";
+        InsertCheckpoint = $"INSERT INTO {checkpoints} (name, value) VALUES (?, ?)";
         InsertEvent = $"INSERT INTO {events} (time_bucket, {(Sharded ? "shard, " : string.Empty)}event_id, ts, message, topic, key, headers) "
             + $"VALUES (?, {(Sharded ? "?, " : string.Empty)}?, ?, ?, ?, ?, ?)";
         InsertIndex = $"INSERT INTO {index} (day, time_bucket) VALUES (?, ?)";
@@ -44,6 +48,12 @@ internal sealed class CassandraStatements
     public string CreateIndex { get; }
 
     public string CreateMetadata { get; }
+
+    public string CreateCheckpoints { get; }
+
+    public string SelectCheckpoint { get; }
+
+    public string InsertCheckpoint { get; }
 
     public string InsertEvent { get; }
 
@@ -65,5 +75,6 @@ internal sealed class CassandraStatements
         yield return CreateEvents;
         yield return CreateIndex;
         yield return CreateMetadata;
+        yield return CreateCheckpoints;
     }
 }

@@ -18,7 +18,7 @@ public sealed class CassandraStoreOptions
     public string Keyspace { get; set; } = "system_of_record";
 
     /// <summary>
-    /// The events table; a CQL identifier of at most 35 characters (the store adds <c>_metadata</c> and
+    /// The events table; a CQL identifier of at most 35 characters (the store adds <c>_metadata</c>, <c>_checkpoints</c> and
     /// <c>_bucket_index</c> tables beside it).
     /// </summary>
     /// <value>The default is <c>events</c>.</value>

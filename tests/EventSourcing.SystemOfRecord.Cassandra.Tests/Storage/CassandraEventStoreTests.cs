@@ -73,7 +73,7 @@ public sealed class CassandraEventStoreTests
     }
 
     [Test]
-    public async Task EnsureCreatedAsync_CreateSchema_CreatesKeyspaceWithReplicationAndThreeTables()
+    public async Task EnsureCreatedAsync_CreateSchema_CreatesKeyspaceWithReplicationAndFourTables()
     {
         await using var server = new CqlServerMock();
         await server.StartAsync();
@@ -84,7 +84,7 @@ public sealed class CassandraEventStoreTests
         Assert.Multiple(() =>
         {
             Assert.That(server.ReceivedCql, Has.Some.EqualTo("CREATE KEYSPACE IF NOT EXISTS sor WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': '3'}"));
-            Assert.That(server.ReceivedCql.Where(c => c.StartsWith("CREATE TABLE", StringComparison.Ordinal)), Has.Exactly(3).Items);
+            Assert.That(server.ReceivedCql.Where(c => c.StartsWith("CREATE TABLE", StringComparison.Ordinal)), Has.Exactly(4).Items);
             Assert.That(server.ReceivedCql, Has.Some.Contains("PRIMARY KEY ((time_bucket), event_id)) WITH CLUSTERING ORDER BY (event_id ASC)"));
         });
     }
@@ -276,6 +276,83 @@ public sealed class CassandraEventStoreTests
             Assert.That(read.Select(e => e.EventId), Is.EqualTo(events.OrderBy(e => e.TimeBucket).ThenBy(e => e.EventId).Select(e => e.EventId)));
             Assert.That(nodes.Nodes[0].RequestCount("Execute"), Is.GreaterThan(0), "the stopped node served part of the replay");
         });
+    }
+
+    [Test]
+    public async Task ReadCheckpointAsync_NeverWritten_ReturnsNull()
+    {
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        await using var store = Store([server.ContactPoint]);
+        await store.EnsureCreatedAsync(Increment);
+
+        Assert.That(await store.ReadCheckpointAsync("replay:a"), Is.Null);
+    }
+
+    [Test]
+    public async Task ReadCheckpointAsync_StoreNeverCreated_ReturnsNull()
+    {
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        await using var store = Store([server.ContactPoint]);
+
+        Assert.That(await store.ReadCheckpointAsync("replay:a"), Is.Null);
+    }
+
+    [Test]
+    public async Task WriteCheckpointAsync_RapidWritesAndTwoNames_LastWriteWinsPerNameAcrossInstances()
+    {
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        await using var store = Store([server.ContactPoint]);
+        await store.EnsureCreatedAsync(Increment);
+        for (var i = 0; i < 20; i++)
+        {
+            await store.WriteCheckpointAsync("replay:a", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        await store.WriteCheckpointAsync("replay:b", "x");
+        await using var reopened = Store([server.ContactPoint]);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await reopened.ReadCheckpointAsync("replay:a"), Is.EqualTo("19"));
+            Assert.That(await reopened.ReadCheckpointAsync("replay:b"), Is.EqualTo("x"));
+            Assert.That(await reopened.ReadCheckpointAsync("REPLAY:A"), Is.Null);
+        });
+    }
+
+    [Test]
+    public async Task WriteCheckpointAsync_ClockStandsStill_LaterWriteStillWins()
+    {
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        var frozen = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Origin);
+        await using var store = new CassandraEventStore(
+            Options.Create(new CassandraStoreOptions { ContactPoints = [server.ContactPoint], Keyspace = "sor" }), frozen);
+        await store.EnsureCreatedAsync(Increment);
+
+        // With one timestamp for both writes, Cassandra would keep the larger value, "9".
+        await store.WriteCheckpointAsync("replay:a", "9");
+        await store.WriteCheckpointAsync("replay:a", "10");
+
+        Assert.That(await store.ReadCheckpointAsync("replay:a"), Is.EqualTo("10"));
+    }
+
+    [Test]
+    public async Task Checkpoints_BadArguments_ThrowBeforeAnyCql()
+    {
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        await using var store = Store([server.ContactPoint]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(async () => await store.ReadCheckpointAsync(""), Throws.ArgumentException);
+            Assert.That(async () => await store.WriteCheckpointAsync(null!, "v"), Throws.ArgumentNullException);
+            Assert.That(async () => await store.WriteCheckpointAsync("n", null!), Throws.ArgumentNullException);
+        });
+        Assert.That(server.ReceivedCql, Is.Empty);
     }
 
     [Test]

@@ -511,7 +511,7 @@ public sealed class CqlServerMock : IAsyncDisposable
 
             case CqlTestStatementKind.Insert:
             {
-                var (applied, owner) = Database.Insert(statement, parameters.Values);
+                var (applied, owner) = Database.Insert(statement, parameters.Values, parameters.Timestamp);
                 if (owner != NodeIndex)
                 {
                     Interlocked.Increment(ref _writesForOtherNodes);
@@ -671,6 +671,9 @@ public sealed class CqlServerMock : IAsyncDisposable
 
         public byte[]? PagingState { get; private init; }
 
+        /// <summary>The client's write timestamp (microseconds), if it sent one.</summary>
+        public long? Timestamp { get; private init; }
+
         public static QueryParameters Read(ref CqlReadBuffer reader)
         {
             reader.ReadShort();
@@ -698,12 +701,8 @@ public sealed class CqlServerMock : IAsyncDisposable
                 reader.ReadShort();
             }
 
-            if ((flags & 0x20) != 0)
-            {
-                reader.ReadLong();
-            }
-
-            return new QueryParameters { Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState };
+            long? timestamp = (flags & 0x20) != 0 ? reader.ReadLong() : null;
+            return new QueryParameters { Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState, Timestamp = timestamp };
         }
     }
 }

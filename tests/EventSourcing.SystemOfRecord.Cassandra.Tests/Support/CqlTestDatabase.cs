@@ -122,7 +122,11 @@ public sealed class CqlTestDatabase
         return 0;
     }
 
-    internal (bool Applied, int Owner) Insert(CqlTestStatement statement, IReadOnlyList<byte[]?> bound)
+    /// <summary>
+    /// Upserts a row. As in Cassandra, each cell keeps its write timestamp (the client's, else the server clock) and a
+    /// write older than the stored cell is ignored; on equal timestamps the larger value wins.
+    /// </summary>
+    internal (bool Applied, int Owner) Insert(CqlTestStatement statement, IReadOnlyList<byte[]?> bound, long? timestamp = null)
     {
         var table = Table(statement.Keyspace, statement.Table);
         var values = statement.Values(bound);
@@ -150,6 +154,7 @@ public sealed class CqlTestDatabase
 
         var partitionKey = table.PartitionKeyOf(row);
         var owner = OwnerOf(table, row);
+        var writeTime = timestamp ?? (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
         var clustering = table.ClusteringKey is null ? [] : row[table.ClusteringKey]!;
         lock (table.Lock)
         {
@@ -167,11 +172,26 @@ public sealed class CqlTestDatabase
 
                 foreach (var (name, value) in row)
                 {
-                    existing[name] = value;
+                    if (table.PrimaryKey.Contains(name))
+                    {
+                        continue;
+                    }
+
+                    var stored = existing.TryGetValue(WriteTimeKey(name), out var storedTime) ? BinaryPrimitives.ReadInt64BigEndian(storedTime) : long.MinValue;
+                    if (writeTime > stored || (writeTime == stored && (existing.GetValueOrDefault(name) ?? []).AsSpan().SequenceCompareTo(value ?? []) < 0))
+                    {
+                        existing[name] = value;
+                        existing[WriteTimeKey(name)] = WriteTimeBytes(writeTime);
+                    }
                 }
             }
             else
             {
+                foreach (var name in row.Keys.ToList())
+                {
+                    row[WriteTimeKey(name)] = WriteTimeBytes(writeTime);
+                }
+
                 partition[clustering] = row;
             }
 
@@ -242,6 +262,16 @@ public sealed class CqlTestDatabase
         }
 
         return (rows, next);
+    }
+
+    // Cell write times ride along in the row under names no CQL column can have.
+    private static string WriteTimeKey(string column) => "\0writetime:" + column;
+
+    private static byte[] WriteTimeBytes(long time)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, time);
+        return bytes;
     }
 
     private static bool Matches(int comparison, string op) => op switch
