@@ -34,7 +34,11 @@ internal sealed partial class CqlCluster : IAsyncDisposable
 
         _settings = settings;
         _logger = logger;
-        _hosts = settings.ContactPoints.Select(point => ParseContactPoint(point, settings.Port, settings, logger)).ToArray();
+        _hosts = settings.ContactPoints.Select(point =>
+        {
+            var (address, port) = TryParseContactPoint(point, settings.Port) ?? throw new ArgumentException($"'{point}' is not a contact point (host or host:port).", nameof(settings));
+            return new CqlHost(address, port, settings, logger);
+        }).ToArray();
         foreach (var host in _hosts)
         {
             host.TokensLoaded += RebuildRing;
@@ -408,18 +412,23 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         }
     }
 
-    private static CqlHost ParseContactPoint(string point, int defaultPort, CqlClientSettings settings, ILogger logger)
+    /// <summary>Reads "host", "host:port", "v6 address" or "[v6 address]:port"; null when it is none of them.</summary>
+    internal static (string Host, int Port)? TryParseContactPoint(string? point, int defaultPort)
     {
-        // "host", "host:port", "[v6]:port".
-        var host = point.Trim();
+        var host = point?.Trim() ?? string.Empty;
         var port = defaultPort;
         var colon = host.LastIndexOf(':');
-        if (colon > 0 && host.IndexOf(':') == colon || (host.StartsWith('[') && host.Contains("]:", StringComparison.Ordinal)))
+        if ((colon > 0 && host.IndexOf(':') == colon) || (host.StartsWith('[') && host.Contains("]:", StringComparison.Ordinal)))
         {
-            port = int.Parse(host.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
+            if (!int.TryParse(host.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+            {
+                return null;
+            }
+
             host = host[..colon];
         }
 
-        return new CqlHost(host.Trim('[', ']'), port, settings, logger);
+        host = host.Trim('[', ']');
+        return host.Length == 0 ? null : (host, port);
     }
 }

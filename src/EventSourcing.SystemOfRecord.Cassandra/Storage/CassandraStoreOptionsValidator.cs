@@ -30,9 +30,10 @@ internal sealed partial class CassandraStoreOptionsValidator : IValidateOptions<
     private static List<string> Errors(CassandraStoreOptions options)
     {
         List<string> errors = [];
-        if (options.ContactPoints is null || options.ContactPoints.Count == 0 || options.ContactPoints.Any(string.IsNullOrWhiteSpace))
+        if (options.ContactPoints is null || options.ContactPoints.Count == 0
+            || options.ContactPoints.Any(point => Client.CqlCluster.TryParseContactPoint(point, 9042) is null))
         {
-            errors.Add("CassandraStoreOptions.ContactPoints must list at least one node, none empty.");
+            errors.Add("CassandraStoreOptions.ContactPoints must list at least one node, each as host or host:port (port 1-65535).");
         }
 
         if (options.Port is < 1 or > 65535)

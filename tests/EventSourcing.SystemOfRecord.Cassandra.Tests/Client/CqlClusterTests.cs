@@ -27,6 +27,26 @@ public sealed class CqlClusterTests
         await cluster.ExecuteAsync(Statement(CreateTable) with { Prepare = false });
     }
 
+    [TestCase("db1", "db1", 9042)]
+    [TestCase(" db1:9142 ", "db1", 9142)]
+    [TestCase("10.0.0.7:9043", "10.0.0.7", 9043)]
+    [TestCase("::1", "::1", 9042)]
+    [TestCase("[::1]:9044", "::1", 9044)]
+    public void TryParseContactPoint_ValidForms_HostAndPort(string point, string host, int port)
+    {
+        Assert.That(CqlCluster.TryParseContactPoint(point, 9042), Is.EqualTo((host, port)));
+    }
+
+    [TestCase("")]
+    [TestCase("db1:")]
+    [TestCase("db1:70000")]
+    [TestCase("db1:-1")]
+    [TestCase("[::1]:x")]
+    public void TryParseContactPoint_Invalid_Null(string point)
+    {
+        Assert.That(CqlCluster.TryParseContactPoint(point, 9042), Is.Null);
+    }
+
     [Test]
     public async Task ExecuteAsync_PreparedInsertThenPagedSelect_ReturnsEveryRowAcrossPages()
     {

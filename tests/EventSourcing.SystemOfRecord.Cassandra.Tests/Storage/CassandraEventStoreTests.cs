@@ -64,12 +64,13 @@ public sealed class CassandraEventStoreTests
         var ex = Assert.Throws<OptionsValidationException>(() => Store(["127.0.0.1"], o =>
         {
             o.Port = 0;
+            o.ContactPoints = ["node-1:9042", "node-2:not-a-port"];
             o.ShardCount = 0;
             o.UserName = "only-user";
             o.Replication = new Dictionary<string, string> { ["class"] = "SimpleStrategy', 'x': '1" };
         }));
 
-        Assert.That(ex!.Message, Does.Contain("Port").And.Contain("ShardCount").And.Contain("UserName").And.Contain("Replication"));
+        Assert.That(ex!.Message, Does.Contain("ContactPoints").And.Contain("Port").And.Contain("ShardCount").And.Contain("UserName").And.Contain("Replication"));
     }
 
     [Test]
