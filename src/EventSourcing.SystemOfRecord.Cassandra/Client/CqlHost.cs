@@ -54,6 +54,11 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
     public bool MarkDown()
     {
         var failures = Interlocked.Increment(ref _failures);
+        if (failures == 1)
+        {
+            CassandraDiagnostics.NodesDown.Add(1);
+        }
+
         var delay = settings.ReconnectDelay.Ticks * Math.Pow(2, Math.Min(failures - 1, 16));
         var capped = (long)Math.Min(delay, settings.MaxReconnectDelay.Ticks);
         Volatile.Write(ref _downUntilTicks, settings.TimeProvider.GetUtcNow().UtcTicks + capped);

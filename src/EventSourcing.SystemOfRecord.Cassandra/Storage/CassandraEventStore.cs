@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using EventSourcing.SystemOfRecord.Cassandra.Client;
 using EventSourcing.SystemOfRecord.Cassandra.Protocol;
@@ -18,10 +17,6 @@ namespace EventSourcing.SystemOfRecord.Cassandra;
 /// </summary>
 public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore, IAsyncDisposable
 {
-    private static readonly Meter Meter = new("EventSourcing.SystemOfRecord");
-    private static readonly Counter<long> LargeBuckets =
-        Meter.CreateCounter<long>("sor.cassandra.large_buckets", "{bucket}", "Bucket reads that returned more events than the large bucket threshold.");
-
     private readonly CqlCluster _cluster;
     private readonly ILogger _logger;
     private readonly CassandraStoreOptions _options;
@@ -118,6 +113,7 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     {
         ArgumentNullException.ThrowIfNull(recordedEvent);
         var bucket = recordedEvent.TimeBucket;
+        using var activity = CassandraDiagnostics.ActivitySource.StartActivity("sor.cassandra.append");
 
         // The index entry goes first: an event is never stored in a bucket a range read would skip. An index entry
         // whose event write then fails only costs a read of an empty bucket.
@@ -262,13 +258,15 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
 
     private async IAsyncEnumerable<RecordedEvent> ReadBucketCoreAsync(DateTime bucket, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        using var activity = CassandraDiagnostics.ActivitySource.StartActivity("sor.cassandra.read_bucket");
+        activity?.SetTag("sor.bucket", bucket.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         long count = 0;
         var events = _cql.Sharded ? MergeShardsAsync(bucket, cancellationToken) : ReadPartitionAsync(bucket, null, cancellationToken);
         await foreach (var recorded in events.ConfigureAwait(false))
         {
             if (++count == _options.LargeBucketThreshold + 1)
             {
-                LargeBuckets.Add(1);
+                CassandraDiagnostics.LargeBuckets.Add(1);
                 Log.LargeBucket(_logger, bucket, _options.LargeBucketThreshold, _options.Keyspace, _options.Table);
             }
 
