@@ -44,11 +44,11 @@ internal sealed partial class CqlCluster : IAsyncDisposable
             host.TokensLoaded += RebuildRing;
         }
 
-        _retry = new ResiliencePipelineBuilder { TimeProvider = settings.TimeProvider }
+        _retry = settings.MaxRetries == 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder { TimeProvider = settings.TimeProvider }
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<CassandraException>(ex => ex.IsTransient),
-                MaxRetryAttempts = Math.Max(settings.MaxRetries, 1),
+                MaxRetryAttempts = settings.MaxRetries,
                 Delay = settings.RetryDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -121,12 +121,12 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (!statements.All(s => s.IsIdempotent))
         {
-            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), cancellationToken).ConfigureAwait(false);
+            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), cancellationToken, RoutingToken(statements[0])).ConfigureAwait(false);
             return;
         }
 
         await _retry.ExecuteAsync(
-            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), token).ConfigureAwait(false),
+            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), token, RoutingToken(statements[0])).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 

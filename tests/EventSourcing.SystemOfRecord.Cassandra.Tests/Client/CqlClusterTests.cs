@@ -207,6 +207,19 @@ public sealed class CqlClusterTests
     }
 
     [Test]
+    public async Task ExecuteAsync_NoRetriesConfigured_TransientErrorSurfacedAtOnce()
+    {
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        await using var cluster = new CqlCluster(Settings([server.ContactPoint], s => new CqlClientSettings { ContactPoints = s.ContactPoints, MaxRetries = 0 }), NullLogger.Instance);
+        await CreateSchemaAsync(cluster);
+        server.FailNext(0x1001, 1, "INSERT");
+
+        Assert.That(async () => await cluster.ExecuteAsync(Statement(Insert, "t", 1, "x")), Throws.InstanceOf<CassandraOverloadedException>());
+        Assert.That(server.ReceivedCql.Count(c => c == Insert), Is.EqualTo(2), "one PREPARE, one EXECUTE");
+    }
+
+    [Test]
     public async Task ExecuteAsync_SyntaxError_TypedException()
     {
         await using var server = new CqlServerMock();
