@@ -30,3 +30,5 @@ public sealed class CassandraStoreFixture : IEventStoreFixture
 }
 
 public sealed class CassandraEventStoreContractTests : EventStoreContractTests<CassandraStoreFixture>;
+
+public sealed class CassandraCheckpointStoreContractTests : CheckpointStoreContractTests<CassandraStoreFixture>;

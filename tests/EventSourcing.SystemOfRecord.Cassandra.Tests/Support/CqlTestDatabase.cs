@@ -7,7 +7,8 @@ namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Support;
 /// <summary>The in-memory data of the test server: keyspaces of tables, each a map of partitions of rows sorted by clustering key.</summary>
 public sealed class CqlTestDatabase
 {
-    internal static readonly byte[] Unset = [];
+    // An "unset" bound value (length -2), told apart by reference; not empty, since every empty array is one instance.
+    internal static readonly byte[] Unset = new byte[1];
 
     private readonly object _schemaLock = new();
     private readonly HashSet<string> _keyspaces = new(StringComparer.Ordinal) { "system" };
