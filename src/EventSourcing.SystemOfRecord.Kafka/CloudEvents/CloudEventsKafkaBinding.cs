@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+
+namespace EventSourcing.SystemOfRecord.Kafka;
+
+/// <summary>
+/// The CloudEvents 1.0 Kafka protocol binding, binary content mode: attributes travel as <c>ce_</c> headers,
+/// the event data is the record value, the Kafka key is the event's partitioning key.
+/// </summary>
+internal static class CloudEventsKafkaBinding
+{
+    public const string SpecVersion = "1.0";
+    public const string SpecVersionHeader = "ce_specversion";
+    public const string IdHeader = "ce_id";
+    public const string TimeHeader = "ce_time";
+    public const string SourceHeader = "ce_source";
+    public const string TypeHeader = "ce_type";
+
+    /// <summary>Our extension attribute <c>timebucket</c>: the start of the event's time bucket, RFC 3339 UTC.</summary>
+    public const string TimeBucketHeader = "ce_timebucket";
+
+    /// <summary>The binding maps <c>datacontenttype</c> to the Kafka <c>content-type</c> header.</summary>
+    public const string ContentTypeHeader = "content-type";
+
+    private const string Rfc3339Utc = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>True for the headers this binding writes; an event's own headers of these names are overwritten.</summary>
+    public static bool IsReserved(string name) =>
+        name is SpecVersionHeader or IdHeader or TimeHeader or SourceHeader or TypeHeader or TimeBucketHeader or ContentTypeHeader;
+
+    public static string FormatTime(DateTime utc) => utc.ToString(Rfc3339Utc, CultureInfo.InvariantCulture);
+
+    /// <summary>Turns an event into a record: key and value UTF-8, the event's headers first, then the CloudEvents attributes.</summary>
+    public static Message<byte[]?, byte[]> ToMessage(RecordedEvent recordedEvent, string source, string type, string? contentType)
+    {
+        var headers = new Headers();
+        foreach (var (name, value) in recordedEvent.Headers)
+        {
+            if (!IsReserved(name))
+            {
+                headers.Add(name, Encoding.UTF8.GetBytes(value));
+            }
+        }
+
+        headers.Add(SpecVersionHeader, "1.0"u8.ToArray());
+        headers.Add(IdHeader, Encoding.ASCII.GetBytes(recordedEvent.EventId.ToString()));
+        headers.Add(SourceHeader, Encoding.UTF8.GetBytes(source));
+        headers.Add(TypeHeader, Encoding.UTF8.GetBytes(type));
+        headers.Add(TimeHeader, Encoding.ASCII.GetBytes(FormatTime(recordedEvent.Timestamp)));
+        headers.Add(TimeBucketHeader, Encoding.ASCII.GetBytes(FormatTime(recordedEvent.TimeBucket)));
+        if (contentType is not null)
+        {
+            headers.Add(ContentTypeHeader, Encoding.UTF8.GetBytes(contentType));
+        }
+
+        return new Message<byte[]?, byte[]>
+        {
+            Key = recordedEvent.Key is null ? null : Encoding.UTF8.GetBytes(recordedEvent.Key),
+            Value = Encoding.UTF8.GetBytes(recordedEvent.Message),
+            Headers = headers,
+        };
+    }
+
+    /// <summary>
+    /// Turns a record back into an event, or says why it cannot (a poison record): no CloudEvents headers,
+    /// another spec version, a bad id or bucket, no value, bytes that are not UTF-8.
+    /// </summary>
+    public static bool TryToRecordedEvent(string topic, Message<byte[]?, byte[]?> message, out RecordedEvent? recordedEvent, out string? problem)
+    {
+        recordedEvent = null;
+        var headers = message.Headers ?? [];
+        if (!TryGetString(headers, SpecVersionHeader, out var specVersion))
+        {
+            problem = "it has no ce_specversion header (not a CloudEvent in binary content mode)";
+            return false;
+        }
+
+        if (specVersion != SpecVersion)
+        {
+            problem = $"its ce_specversion is '{specVersion}', not '1.0'";
+            return false;
+        }
+
+        if (!TryGetString(headers, IdHeader, out var id) || !TimeUuid.TryParse(id, out var eventId))
+        {
+            problem = "its ce_id is missing or not a version-1 time UUID";
+            return false;
+        }
+
+        if (!TryGetString(headers, TimeBucketHeader, out var bucketText)
+            || !DateTime.TryParse(bucketText, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var bucket)
+            || bucket > eventId.GetTimestamp().UtcDateTime)
+        {
+            problem = "its ce_timebucket is missing, not an RFC 3339 time, or after the event's time";
+            return false;
+        }
+
+        if (message.Value is null)
+        {
+            problem = "it has no value";
+            return false;
+        }
+
+        string value;
+        string? key;
+        Dictionary<string, string>? eventHeaders = null;
+        try
+        {
+            value = StrictUtf8.GetString(message.Value);
+            key = message.Key is null ? null : StrictUtf8.GetString(message.Key);
+            foreach (var header in headers)
+            {
+                if (!IsReserved(header.Key))
+                {
+                    var bytes = header.GetValueBytes();
+                    (eventHeaders ??= new Dictionary<string, string>(StringComparer.Ordinal))[header.Key] = bytes is null ? string.Empty : StrictUtf8.GetString(bytes);
+                }
+            }
+        }
+        catch (DecoderFallbackException)
+        {
+            problem = "its key, value or a header is not valid UTF-8";
+            return false;
+        }
+
+        recordedEvent = new RecordedEvent(DateTime.SpecifyKind(bucket, DateTimeKind.Utc), eventId, topic, key, value, eventHeaders);
+        problem = null;
+        return true;
+    }
+
+    private static bool TryGetString(Headers headers, string name, out string value)
+    {
+        if (headers.TryGetLastBytes(name, out var bytes) && bytes is not null)
+        {
+            try
+            {
+                value = StrictUtf8.GetString(bytes);
+                return true;
+            }
+            catch (DecoderFallbackException)
+            {
+            }
+        }
+
+        value = string.Empty;
+        return false;
+    }
+}

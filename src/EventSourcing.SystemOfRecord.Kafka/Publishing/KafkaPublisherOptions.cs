@@ -1,0 +1,143 @@
+using System.Globalization;
+using Confluent.Kafka;
+using Microsoft.Extensions.Options;
+
+namespace EventSourcing.SystemOfRecord.Kafka;
+
+/// <summary>Settings of the <see cref="KafkaEventPublisher"/>.</summary>
+public sealed class KafkaPublisherOptions
+{
+    /// <summary>The default <see cref="Source"/>.</summary>
+    public const string DefaultSource = "/event-sourcing/system-of-record";
+
+    /// <summary>The default <see cref="Type"/>.</summary>
+    public const string DefaultType = "EventSourcing.SystemOfRecord.RecordedEvent";
+
+    /// <summary>The default <see cref="PublishTimeout"/>: 30 seconds.</summary>
+    public static readonly TimeSpan DefaultPublishTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The brokers to bootstrap from, <c>host:port</c> separated by commas (librdkafka's <c>bootstrap.servers</c>).</summary>
+    /// <value>Required; there is no default.</value>
+    public string? BootstrapServers { get; set; }
+
+    /// <summary>
+    /// How long a publish may take, retries included, before it fails (librdkafka's <c>message.timeout.ms</c>).
+    /// The producer retries transient broker errors within this time without reordering or duplicating.
+    /// </summary>
+    /// <value>The default is 30 seconds. Positive, whole milliseconds, at most 24 days.</value>
+    public TimeSpan PublishTimeout { get; set; } = DefaultPublishTimeout;
+
+    /// <summary>The CloudEvents <c>source</c> attribute (<c>ce_source</c>): a URI reference naming the producing application.</summary>
+    /// <value>The default is <c>/event-sourcing/system-of-record</c>.</value>
+    public string Source { get; set; } = DefaultSource;
+
+    /// <summary>The CloudEvents <c>type</c> attribute (<c>ce_type</c>).</summary>
+    /// <value>The default is <c>EventSourcing.SystemOfRecord.RecordedEvent</c>.</value>
+    public string Type { get; set; } = DefaultType;
+
+    /// <summary>The CloudEvents <c>datacontenttype</c>, sent as the Kafka <c>content-type</c> header, e.g. <c>application/json</c>.</summary>
+    /// <value>The default is <see langword="null"/>: no header.</value>
+    public string? ContentType { get; set; }
+
+    /// <summary>
+    /// Any other librdkafka producer setting, passed through as is: <c>security.protocol</c>, <c>sasl.mechanism</c>,
+    /// <c>sasl.username</c>, <c>sasl.password</c>, <c>ssl.ca.location</c>, <c>client.id</c>, <c>compression.type</c>, <c>linger.ms</c>...
+    /// Values are never logged. Settings that would weaken delivery (<c>acks</c> other than <c>all</c>,
+    /// <c>enable.idempotence=false</c>, more than 5 requests in flight) are refused at start.
+    /// </summary>
+    /// <value>Empty by default.</value>
+    public IDictionary<string, string> ProducerSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Every problem with these options, or an empty list. Names settings, never their values.</summary>
+    internal List<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(BootstrapServers))
+        {
+            errors.Add($"{nameof(BootstrapServers)} is required (host:port, comma separated).");
+        }
+
+        if (PublishTimeout <= TimeSpan.Zero || PublishTimeout.Ticks % TimeSpan.TicksPerMillisecond != 0 || PublishTimeout.TotalMilliseconds > int.MaxValue)
+        {
+            errors.Add($"{nameof(PublishTimeout)} must be positive whole milliseconds of at most 24 days (got {PublishTimeout}).");
+        }
+
+        if (string.IsNullOrWhiteSpace(Source))
+        {
+            errors.Add($"{nameof(Source)} must be a non-empty URI reference (the CloudEvents source).");
+        }
+
+        if (string.IsNullOrWhiteSpace(Type))
+        {
+            errors.Add($"{nameof(Type)} must be non-empty (the CloudEvents type).");
+        }
+
+        if (ContentType is not null && string.IsNullOrWhiteSpace(ContentType))
+        {
+            errors.Add($"{nameof(ContentType)} must be null or a media type.");
+        }
+
+        foreach (var (name, value) in ProducerSettings)
+        {
+            if (value is null)
+            {
+                errors.Add($"{nameof(ProducerSettings)}['{name}'] has a null value.");
+                continue;
+            }
+
+            switch (name)
+            {
+                case "bootstrap.servers" or "metadata.broker.list":
+                    errors.Add($"{nameof(ProducerSettings)}['{name}']: set {nameof(BootstrapServers)} instead.");
+                    break;
+                case "message.timeout.ms" or "delivery.timeout.ms":
+                    errors.Add($"{nameof(ProducerSettings)}['{name}']: set {nameof(PublishTimeout)} instead.");
+                    break;
+                case "acks" or "request.required.acks" when value.Trim() is not ("all" or "-1"):
+                    errors.Add($"{nameof(ProducerSettings)}['{name}'] must be 'all': a record acknowledged by the leader alone is lost when the leader fails.");
+                    break;
+                case "enable.idempotence" when !string.Equals(value.Trim(), "true", StringComparison.OrdinalIgnoreCase):
+                    errors.Add($"{nameof(ProducerSettings)}['{name}'] must stay true: without it broker-side retries can duplicate or reorder records.");
+                    break;
+                case "max.in.flight.requests.per.connection" or "max.in.flight"
+                    when !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var inFlight) || inFlight is < 1 or > 5:
+                    errors.Add($"{nameof(ProducerSettings)}['{name}'] must be 1 to 5: the idempotent producer keeps order only up to 5 requests in flight.");
+                    break;
+                case "transactional.id":
+                    errors.Add($"{nameof(ProducerSettings)}['{name}'] is not supported: the publisher is idempotent, not transactional.");
+                    break;
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>The producer configuration: the pass-through settings, then the safe delivery settings on top.</summary>
+    internal ProducerConfig ToProducerConfig()
+    {
+        var config = new ProducerConfig(new Dictionary<string, string>(ProducerSettings, StringComparer.Ordinal))
+        {
+            BootstrapServers = BootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            MessageTimeoutMs = (int)PublishTimeout.TotalMilliseconds,
+        };
+
+        if (!ProducerSettings.ContainsKey("max.in.flight.requests.per.connection") && !ProducerSettings.ContainsKey("max.in.flight"))
+        {
+            config.MaxInFlight = 5;
+        }
+
+        return config;
+    }
+}
+
+/// <summary>Validates <see cref="KafkaPublisherOptions"/> at start, with one message naming every bad setting.</summary>
+internal sealed class KafkaPublisherOptionsValidator : IValidateOptions<KafkaPublisherOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KafkaPublisherOptions options)
+    {
+        var errors = options.Validate();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,32 @@
+using EventSourcing.SystemOfRecord.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EventSourcing.SystemOfRecord;
+
+/// <summary>Publishes the system of record's events to Kafka.</summary>
+public static class KafkaSystemOfRecordBuilderExtensions
+{
+    /// <summary>
+    /// Publishes through one <see cref="KafkaEventPublisher"/> per application (a singleton, also resolvable by its own type),
+    /// with <c>acks=all</c> and the idempotent producer. The options are validated at start, with one message naming every bad setting.
+    /// Calling it again is harmless; <paramref name="configure"/> calls add up.
+    /// </summary>
+    /// <param name="builder">The builder <c>AddSystemOfRecord</c> returned.</param>
+    /// <param name="configure">Sets <see cref="KafkaPublisherOptions.BootstrapServers"/> and any other setting.</param>
+    /// <returns>The builder.</returns>
+    public static ISystemOfRecordBuilder UseKafka(this ISystemOfRecordBuilder builder, Action<KafkaPublisherOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        builder.Services.AddOptions<KafkaPublisherOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaPublisherOptions>, KafkaPublisherOptionsValidator>());
+        builder.Services.TryAddSingleton(sp => new KafkaEventPublisher(
+            sp.GetRequiredService<IOptions<KafkaPublisherOptions>>(),
+            sp.GetService<ILogger<KafkaEventPublisher>>()));
+        return builder.UseEventPublisher(sp => sp.GetRequiredService<KafkaEventPublisher>());
+    }
+}
