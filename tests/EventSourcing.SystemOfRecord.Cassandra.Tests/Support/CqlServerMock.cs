@@ -16,7 +16,8 @@ namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Support;
 /// REGISTER, QUERY, PREPARE, EXECUTE and BATCH for the CQL the store and the Python driver's check use, plus the
 /// system.local / system.peers rows a driver reads on connect. Faults: <see cref="StopAsync"/> (node down),
 /// <see cref="RestartAsync"/> (forgets prepared statements: UNPREPARED), <see cref="FailNext"/> (error responses),
-/// <see cref="ResponseDelay"/>, <see cref="DropConnections"/> and <see cref="DropConnectionAfterRequests"/>.
+/// <see cref="ResponseDelay"/>, <see cref="DropConnections"/> and <see cref="DropConnectionAfterRequests"/>. INSERT ... USING TTL
+/// expires rows on the database's <see cref="CqlTestDatabase.Clock"/>.
 /// Message encoding here is written separately from the client's (only the [int]/[string] primitives are shared).
 /// </summary>
 public sealed class CqlServerMock : IAsyncDisposable
@@ -59,6 +60,9 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     /// <summary>The CQL of every QUERY, PREPARE and EXECUTE received, in order.</summary>
     public ConcurrentQueue<string> ReceivedCql { get; } = new();
+
+    /// <summary>The consistency level of the latest QUERY or EXECUTE of each CQL text.</summary>
+    public ConcurrentDictionary<string, CassandraConsistency> ConsistencyOf { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Frames that arrived with a protocol version other than v4 (and got a protocol error).</summary>
     public int UnsupportedVersionRequests => Volatile.Read(ref _unsupportedVersionRequests);
@@ -333,6 +337,7 @@ public sealed class CqlServerMock : IAsyncDisposable
         var cql = reader.ReadLongString();
         var parameters = QueryParameters.Read(ref reader);
         ReceivedCql.Enqueue(cql);
+        ConsistencyOf[cql] = parameters.Consistency;
         InjectFault(cql);
         var statement = CqlTestStatement.Parse(cql, session.Keyspace, Database);
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: true));
@@ -397,6 +402,7 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
 
         ReceivedCql.Enqueue(statement.Cql);
+        ConsistencyOf[statement.Cql] = parameters.Consistency;
         InjectFault(statement.Cql);
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
     }
@@ -665,6 +671,8 @@ public sealed class CqlServerMock : IAsyncDisposable
     {
         public List<byte[]?> Values { get; init; } = [];
 
+        public CassandraConsistency Consistency { get; private init; }
+
         public bool SkipMetadata { get; private init; }
 
         public int? PageSize { get; private init; }
@@ -676,7 +684,7 @@ public sealed class CqlServerMock : IAsyncDisposable
 
         public static QueryParameters Read(ref CqlReadBuffer reader)
         {
-            reader.ReadShort();
+            var consistency = (CassandraConsistency)reader.ReadShort();
             var flags = reader.ReadByte();
             var values = new List<byte[]?>();
             if ((flags & 0x01) != 0)
@@ -702,7 +710,7 @@ public sealed class CqlServerMock : IAsyncDisposable
             }
 
             long? timestamp = (flags & 0x20) != 0 ? reader.ReadLong() : null;
-            return new QueryParameters { Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState, Timestamp = timestamp };
+            return new QueryParameters { Consistency = consistency, Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState, Timestamp = timestamp };
         }
     }
 }

@@ -24,6 +24,9 @@ public sealed class CqlTestDatabase
 
     public Guid SchemaVersion { get; private set; } = Guid.NewGuid();
 
+    /// <summary>The clock TTLs count against: a cell written with <c>USING TTL n</c> at clock time t is hidden from t + n seconds.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
     /// <summary>Rows stored in a table, all partitions together.</summary>
     public int CountRows(string keyspace, string table)
     {
@@ -125,12 +128,18 @@ public sealed class CqlTestDatabase
 
     /// <summary>
     /// Upserts a row. As in Cassandra, each cell keeps its write timestamp (the client's, else the server clock) and a
-    /// write older than the stored cell is ignored; on equal timestamps the larger value wins.
+    /// write older than the stored cell is ignored; on equal timestamps the larger value wins. An INSERT also writes the
+    /// row marker (the row exists while its marker or any cell lives, even with only a primary key). With
+    /// <c>USING TTL n</c> (n &gt; 0) the marker and the written cells expire n seconds after <see cref="Clock"/>'s now;
+    /// expired cells and rows are hidden from reads and count as absent for IF NOT EXISTS.
     /// </summary>
     internal (bool Applied, int Owner) Insert(CqlTestStatement statement, IReadOnlyList<byte[]?> bound, long? timestamp = null)
     {
         var table = Table(statement.Keyspace, statement.Table);
         var values = statement.Values(bound);
+        var now = Clock.GetUtcNow().UtcTicks;
+        var ttl = statement.TtlOf(bound);
+        long? expiry = ttl > 0 ? now + (ttl * TimeSpan.TicksPerSecond) : null;
         var row = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
         for (var i = 0; i < statement.Columns.Count; i++)
         {
@@ -164,33 +173,36 @@ public sealed class CqlTestDatabase
                 partition = table.Partitions[partitionKey] = new SortedDictionary<byte[], Dictionary<string, byte[]?>>(table.ClusteringComparer);
             }
 
-            if (partition.TryGetValue(clustering, out var existing))
+            if (partition.TryGetValue(clustering, out var existing) && IsLive(table, existing, now))
             {
                 if (statement.IfNotExists)
                 {
                     return (false, owner);
                 }
 
-                foreach (var (name, value) in row)
+                foreach (var name in row.Keys.Where(n => !table.PrimaryKey.Contains(n)).Append(RowMarker))
                 {
-                    if (table.PrimaryKey.Contains(name))
-                    {
-                        continue;
-                    }
-
                     var stored = existing.TryGetValue(WriteTimeKey(name), out var storedTime) ? BinaryPrimitives.ReadInt64BigEndian(storedTime) : long.MinValue;
-                    if (writeTime > stored || (writeTime == stored && (existing.GetValueOrDefault(name) ?? []).AsSpan().SequenceCompareTo(value ?? []) < 0))
+                    var wins = name == RowMarker
+                        ? writeTime > stored || (writeTime == stored && (expiry ?? long.MaxValue) >= (ExpiryOf(existing, name) ?? long.MaxValue))
+                        : writeTime > stored || (writeTime == stored && (existing.GetValueOrDefault(name) ?? []).AsSpan().SequenceCompareTo(row[name] ?? []) < 0);
+                    if (wins)
                     {
-                        existing[name] = value;
-                        existing[WriteTimeKey(name)] = WriteTimeBytes(writeTime);
+                        if (name != RowMarker)
+                        {
+                            existing[name] = row[name];
+                        }
+
+                        SetCellTimes(existing, name, writeTime, expiry);
                     }
                 }
             }
             else
             {
-                foreach (var name in row.Keys.ToList())
+                foreach (var name in row.Keys.ToList().Append(RowMarker))
                 {
-                    row[WriteTimeKey(name)] = WriteTimeBytes(writeTime);
+                    // Primary key columns live as long as the row: only the marker and regular cells expire.
+                    SetCellTimes(row, name, writeTime, table.PrimaryKey.Contains(name) ? null : expiry);
                 }
 
                 partition[clustering] = row;
@@ -230,6 +242,7 @@ public sealed class CqlTestDatabase
         }
 
         var partitionKey = table.PartitionKeyOf(key);
+        var now = Clock.GetUtcNow().UtcTicks;
         var rows = new List<Dictionary<string, byte[]?>>();
         byte[]? next = null;
         lock (table.Lock)
@@ -247,7 +260,7 @@ public sealed class CqlTestDatabase
                     continue;
                 }
 
-                if (!ranges.All(r => Matches(comparer.Compare(clustering, r.Value), r.Op)))
+                if (!ranges.All(r => Matches(comparer.Compare(clustering, r.Value), r.Op)) || !IsLive(table, row, now))
                 {
                     continue;
                 }
@@ -258,15 +271,48 @@ public sealed class CqlTestDatabase
                     break;
                 }
 
-                rows.Add(new Dictionary<string, byte[]?>(row));
+                rows.Add(row.Where(cell => ExpiryOf(row, cell.Key) is not { } expires || expires > now).ToDictionary(cell => cell.Key, cell => cell.Value, StringComparer.Ordinal));
             }
         }
 
         return (rows, next);
     }
 
-    // Cell write times ride along in the row under names no CQL column can have.
+    // Cell write times and expiries ride along in the row under names no CQL column can have; so does the row marker.
+    private const string RowMarker = "\0row";
+
     private static string WriteTimeKey(string column) => "\0writetime:" + column;
+
+    private static string ExpiryKey(string column) => "\0expires:" + column;
+
+    private static long? ExpiryOf(Dictionary<string, byte[]?> row, string column) =>
+        row.TryGetValue(ExpiryKey(column), out var bytes) && bytes is not null ? BinaryPrimitives.ReadInt64BigEndian(bytes) : null;
+
+    private static void SetCellTimes(Dictionary<string, byte[]?> row, string column, long writeTime, long? expiry)
+    {
+        row[WriteTimeKey(column)] = WriteTimeBytes(writeTime);
+        if (expiry is { } expires)
+        {
+            row[ExpiryKey(column)] = WriteTimeBytes(expires);
+        }
+        else
+        {
+            row.Remove(ExpiryKey(column));
+        }
+    }
+
+    /// <summary>A row lives while its marker lives or any of its regular cells holds an unexpired value.</summary>
+    private static bool IsLive(CqlTestTable table, Dictionary<string, byte[]?> row, long now)
+    {
+        bool Alive(string column) => ExpiryOf(row, column) is not { } expires || expires > now;
+
+        if (!row.ContainsKey(WriteTimeKey(RowMarker)) || Alive(RowMarker))
+        {
+            return true;
+        }
+
+        return row.Any(cell => !cell.Key.StartsWith('\0') && !table.PrimaryKey.Contains(cell.Key) && cell.Value is not null && Alive(cell.Key));
+    }
 
     private static byte[] WriteTimeBytes(long time)
     {
@@ -442,6 +488,12 @@ internal sealed partial class CqlTestStatement
 
     public List<(string Column, string Op)> Conditions { get; init; } = [];
 
+    /// <summary>INSERT ... USING TTL: whether the clause is there.</summary>
+    public bool HasTtl { get; init; }
+
+    /// <summary>INSERT ... USING TTL: null for a bind marker (the last one), else the literal number of seconds.</summary>
+    public string? TtlLiteral { get; init; }
+
     public bool IsSystem => Keyspace == "system";
 
     public static CqlTestStatement Parse(string cql, string? sessionKeyspace, CqlTestDatabase database)
@@ -491,6 +543,8 @@ internal sealed partial class CqlTestStatement
                 Columns = columns,
                 Literals = literals,
                 IfNotExists = m.Groups[5].Success,
+                HasTtl = m.Groups[6].Success,
+                TtlLiteral = m.Groups[6].Success && m.Groups[6].Value != "?" ? m.Groups[6].Value : null,
             };
             database.Table(statement.Keyspace, statement.Table);
             return statement;
@@ -547,7 +601,14 @@ internal sealed partial class CqlTestStatement
 
         var table = database.Table(Keyspace, Table);
         var names = Kind == CqlTestStatementKind.Insert ? Columns : Conditions.Select(c => c.Column).ToList();
-        return names.Where((_, i) => Literals[i] is null).Select(table.Column).ToList();
+        var variables = names.Where((_, i) => Literals[i] is null).Select(table.Column).ToList();
+        if (HasTtl && TtlLiteral is null)
+        {
+            // Cassandra names the TTL marker "[ttl]" and types it int.
+            variables.Add(("[ttl]", CqlDataType.Int));
+        }
+
+        return variables;
     }
 
     public List<int> PartitionKeyIndexes(CqlTestDatabase database)
@@ -577,7 +638,7 @@ internal sealed partial class CqlTestStatement
     /// <summary>The statement's values: bound ones in marker order, literals serialized.</summary>
     public List<byte[]?> Values(IReadOnlyList<byte[]?> bound)
     {
-        var markers = Literals.Count(l => l is null);
+        var markers = Literals.Count(l => l is null) + (HasTtl && TtlLiteral is null ? 1 : 0);
         if (bound.Count != markers)
         {
             throw new CqlTestError(0x2200, $"There were {markers} markers(?) in CQL but {bound.Count} bound variables");
@@ -592,6 +653,37 @@ internal sealed partial class CqlTestStatement
 
         return values;
     }
+
+    /// <summary>The TTL in seconds (0 for none), checked as Cassandra checks it: not null, not negative, at most 20 years.</summary>
+    public int TtlOf(IReadOnlyList<byte[]?> bound)
+    {
+        if (!HasTtl)
+        {
+            return 0;
+        }
+
+        var bytes = TtlLiteral is { } literal ? LiteralBytes(literal) : bound[^1];
+        if (bytes is null || ReferenceEquals(bytes, CqlTestDatabase.Unset))
+        {
+            return ReferenceEquals(bytes, CqlTestDatabase.Unset) ? 0 : throw new CqlTestError(0x2200, "Invalid null value of TTL");
+        }
+
+        if (bytes.Length != 4)
+        {
+            throw new CqlTestError(0x2200, $"Expected 4 bytes for the TTL (int); got {bytes.Length}");
+        }
+
+        var ttl = BinaryPrimitives.ReadInt32BigEndian(bytes);
+        return ttl switch
+        {
+            < 0 => throw new CqlTestError(0x2200, $"A TTL must be greater or equal to 0, but was {ttl}"),
+            > MaxTtl => throw new CqlTestError(0x2200, $"ttl is too large. requested ({ttl}) maximum ({MaxTtl})"),
+            _ => ttl,
+        };
+    }
+
+    /// <summary>Cassandra's largest TTL: 20 years, in seconds.</summary>
+    public const int MaxTtl = 630_720_000;
 
     internal static IEnumerable<string> SplitTopLevel(string text)
     {
@@ -729,7 +821,7 @@ internal sealed partial class CqlTestStatement
     [GeneratedRegex(@"^CREATE TABLE (IF NOT EXISTS )?(?:(\w+)\.)?(\w+) ?\(", RegexOptions.IgnoreCase)]
     private static partial Regex CreateTablePattern();
 
-    [GeneratedRegex(@"^INSERT INTO (?:(\w+)\.)?(\w+) ?\(([^)]*)\) ?VALUES ?\(([^)]*)\)( IF NOT EXISTS)?$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^INSERT INTO (?:(\w+)\.)?(\w+) ?\(([^)]*)\) ?VALUES ?\(([^)]*)\)( IF NOT EXISTS)?(?: USING TTL (\?|\d+))?$", RegexOptions.IgnoreCase)]
     private static partial Regex InsertPattern();
 
     [GeneratedRegex(@"^SELECT (.+?) FROM (?:(\w+)\.)?(\w+)(?: WHERE (.+?))?$", RegexOptions.IgnoreCase)]
