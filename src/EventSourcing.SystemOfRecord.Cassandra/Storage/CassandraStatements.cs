@@ -70,11 +70,17 @@ internal sealed class CassandraStatements
     /// <summary>The schema statements, keyspace first; replication keys and values are validated before.</summary>
     public IEnumerable<string> Schema(IDictionary<string, string> replication)
     {
-        var map = string.Join(", ", replication.Select(pair => $"'{pair.Key}': '{pair.Value}'"));
-        yield return $"CREATE KEYSPACE IF NOT EXISTS {_keyspace} WITH replication = {{{map}}}";
+        yield return CreateKeyspace(_keyspace, replication);
         yield return CreateEvents;
         yield return CreateIndex;
         yield return CreateMetadata;
         yield return CreateCheckpoints;
+    }
+
+    /// <summary>CREATE KEYSPACE IF NOT EXISTS with the replication map; both validated by <see cref="CassandraStoreOptionsValidator"/> before.</summary>
+    public static string CreateKeyspace(string keyspace, IDictionary<string, string> replication)
+    {
+        var map = string.Join(", ", replication.Select(pair => $"'{pair.Key}': '{pair.Value}'"));
+        return $"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {{{map}}}";
     }
 }
