@@ -19,7 +19,7 @@ public sealed class CassandraStoreOptions
 
     /// <summary>
     /// The events table; a CQL identifier of at most 35 characters (the store adds <c>_metadata</c>, <c>_checkpoints</c> and
-    /// <c>_bucket_index</c> tables beside it).
+    /// <c>_bucket_index</c> tables beside it; <see cref="CassandraProcessedEventLog"/> uses <c>_processed</c>).
     /// </summary>
     /// <value>The default is <c>events</c>.</value>
     public string Table { get; set; } = "events";
