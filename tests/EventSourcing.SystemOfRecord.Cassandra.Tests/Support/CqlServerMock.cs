@@ -61,6 +61,9 @@ public sealed class CqlServerMock : IAsyncDisposable
     /// <summary>The CQL of every QUERY, PREPARE and EXECUTE received, in order.</summary>
     public ConcurrentQueue<string> ReceivedCql { get; } = new();
 
+    /// <summary>The CQL of every QUERY and EXECUTE received (not PREPARE), in order.</summary>
+    public ConcurrentQueue<string> ExecutedCql { get; } = new();
+
     /// <summary>The consistency level of the latest QUERY or EXECUTE of each CQL text.</summary>
     public ConcurrentDictionary<string, CassandraConsistency> ConsistencyOf { get; } = new(StringComparer.Ordinal);
 
@@ -337,6 +340,7 @@ public sealed class CqlServerMock : IAsyncDisposable
         var cql = reader.ReadLongString();
         var parameters = QueryParameters.Read(ref reader);
         ReceivedCql.Enqueue(cql);
+        ExecutedCql.Enqueue(cql);
         ConsistencyOf[cql] = parameters.Consistency;
         InjectFault(cql);
         var statement = CqlTestStatement.Parse(cql, session.Keyspace, Database);
@@ -402,6 +406,7 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
 
         ReceivedCql.Enqueue(statement.Cql);
+        ExecutedCql.Enqueue(statement.Cql);
         ConsistencyOf[statement.Cql] = parameters.Consistency;
         InjectFault(statement.Cql);
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
