@@ -1,0 +1,26 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace EventSourcing.SystemOfRecord.Cassandra;
+
+/// <summary>
+/// The Cassandra store's meter and activity source, named <c>EventSourcing.SystemOfRecord</c> like the core's, so
+/// OpenTelemetry (or dotnet-counters) picks them up with the rest.
+/// </summary>
+internal static class CassandraDiagnostics
+{
+    public const string Name = "EventSourcing.SystemOfRecord";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    public static readonly Meter Meter = new(Name);
+
+    public static readonly Counter<long> LargeBuckets =
+        Meter.CreateCounter<long>("sor.cassandra.large_buckets", "{bucket}", "Bucket reads that returned more events than the large bucket threshold.");
+
+    public static readonly Counter<long> Retries =
+        Meter.CreateCounter<long>("sor.cassandra.retries", "{retry}", "Statements retried after a transient error.");
+
+    public static readonly Counter<long> NodesDown =
+        Meter.CreateCounter<long>("sor.cassandra.nodes_down", "{node}", "Times a Cassandra node was marked down.");
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace EventSourcing.SystemOfRecord.Cassandra.Client;
+
+internal sealed partial class CqlCluster
+{
+    private static partial class Log
+    {
+        [LoggerMessage(111, LogLevel.Warning, "Cassandra node {Endpoint} is down; it is retried later.")]
+        public static partial void HostDown(ILogger logger, Exception exception, string endpoint);
+
+        [LoggerMessage(112, LogLevel.Information, "Cassandra node {Endpoint} is up again.")]
+        public static partial void HostUp(ILogger logger, string endpoint);
+
+        [LoggerMessage(113, LogLevel.Information, "Retrying a Cassandra statement (attempt {Attempt}) in {Delay} after a transient error.")]
+        public static partial void Retrying(ILogger logger, Exception? exception, int attempt, TimeSpan delay);
+
+        [LoggerMessage(114, LogLevel.Debug, "Cassandra node {Endpoint} did not know a prepared statement; prepared it again.")]
+        public static partial void Reprepared(ILogger logger, string endpoint);
+
+        [LoggerMessage(115, LogLevel.Warning, "The Cassandra nodes reported {Versions} schema versions for {Timeout}; going on without schema agreement.")]
+        public static partial void NoSchemaAgreement(ILogger logger, int versions, TimeSpan timeout);
+    }
+}

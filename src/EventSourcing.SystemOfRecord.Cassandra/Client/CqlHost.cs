@@ -1,0 +1,113 @@
+using System.Globalization;
+using EventSourcing.SystemOfRecord.Cassandra.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace EventSourcing.SystemOfRecord.Cassandra.Client;
+
+/// <summary>
+/// One node: its single multiplexed connection, opened on first use and re-opened after a break, and whether it is
+/// down (left out of query plans until <see cref="DownUntil"/>, with a delay that doubles per failure).
+/// </summary>
+internal sealed class CqlHost(string address, int port, CqlClientSettings settings, ILogger logger) : IAsyncDisposable
+{
+    private readonly object _gate = new();
+    private Task<CqlConnection>? _connection;
+    private int _failures;
+    private long _downUntilTicks;
+
+    /// <summary>Raised when the node's tokens were read (after each new connection).</summary>
+    public event Action? TokensLoaded;
+
+    public string Address { get; } = address;
+
+    /// <summary>The node's tokens on the Murmur3 ring, from system.local; null until known.</summary>
+    public long[]? Tokens { get; private set; }
+
+    public int Port { get; } = port;
+
+    public string Endpoint => $"{Address}:{Port}";
+
+    public bool IsDown => Volatile.Read(ref _failures) > 0;
+
+    /// <summary>When the node may be tried again (UTC ticks of the settings' clock).</summary>
+    public long DownUntil => Volatile.Read(ref _downUntilTicks);
+
+    /// <summary>Whether the node is up, or down but due for another try.</summary>
+    public bool IsAvailable(long nowTicks) => !IsDown || nowTicks >= DownUntil;
+
+    /// <summary>The open connection, opening one (shared by concurrent callers) when there is none or it broke.</summary>
+    public Task<CqlConnection> GetConnectionAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var current = _connection;
+            if (current is null || current.IsFaulted || current.IsCanceled || (current.IsCompletedSuccessfully && current.Result.IsBroken))
+            {
+                current = _connection = OpenAsync();
+            }
+
+            return current.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Takes the node out of query plans for a while; returns whether it was up until now.</summary>
+    public bool MarkDown()
+    {
+        var failures = Interlocked.Increment(ref _failures);
+        if (failures == 1)
+        {
+            CassandraDiagnostics.NodesDown.Add(1);
+        }
+
+        var delay = settings.ReconnectDelay.Ticks * Math.Pow(2, Math.Min(failures - 1, 16));
+        var capped = (long)Math.Min(delay, settings.MaxReconnectDelay.Ticks);
+        Volatile.Write(ref _downUntilTicks, settings.TimeProvider.GetUtcNow().UtcTicks + capped);
+        return failures == 1;
+    }
+
+    /// <summary>Puts the node back in query plans; returns whether it was down.</summary>
+    public bool MarkUp() => Interlocked.Exchange(ref _failures, 0) > 0;
+
+    public async ValueTask DisposeAsync()
+    {
+        Task<CqlConnection>? connection;
+        lock (_gate)
+        {
+            connection = _connection;
+            _connection = null;
+        }
+
+        if (connection is { IsCompletedSuccessfully: true })
+        {
+            await connection.Result.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<CqlConnection> OpenAsync()
+    {
+        // Opened without the caller's token: one caller giving up must not fail the others sharing the attempt.
+        var connection = await CqlConnection.OpenAsync(Address, Port, settings, logger, CancellationToken.None).ConfigureAwait(false);
+        connection.Broken += (_, _) => MarkDown();
+        _ = LoadTokensAsync(connection);
+        return connection;
+    }
+
+    // In the background, so a slow system table never delays a request: until the tokens are known, requests go round-robin.
+    private async Task LoadTokensAsync(CqlConnection connection)
+    {
+        try
+        {
+            var query = new QueryRequest("SELECT tokens FROM system.local WHERE key='local'", new CqlQueryParameters(CassandraConsistency.One));
+            var response = await connection.SendAsync(query, null, settings.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
+            if (response is RowsResult { Rows.Count: > 0 } rows && rows.Rows[0]["tokens"] is List<object?> tokens)
+            {
+                Tokens = tokens.OfType<string>().Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+                TokensLoaded?.Invoke();
+            }
+        }
+        catch (Exception ex) when (ex is CassandraException or FormatException or OverflowException)
+        {
+            // Not a Murmur3 cluster, or no system.local: this node is reached round-robin only.
+        }
+    }
+}

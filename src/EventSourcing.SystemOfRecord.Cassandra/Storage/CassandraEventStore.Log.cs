@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace EventSourcing.SystemOfRecord.Cassandra;
+
+public sealed partial class CassandraEventStore
+{
+    private static partial class Log
+    {
+        [LoggerMessage(121, LogLevel.Information, "Cassandra store {Keyspace}.{Table} ready: bucket increment {BucketIncrement}, {Shards} shard(s).")]
+        public static partial void StoreReady(ILogger logger, string keyspace, string table, TimeSpan bucketIncrement, int shards);
+
+        [LoggerMessage(122, LogLevel.Warning, "Bucket {Bucket:O} of {Keyspace}.{Table} holds more than {Threshold} events; shrink the bucket increment or add shards (CassandraStoreOptions.ShardCount) to keep partitions small.")]
+        public static partial void LargeBucket(ILogger logger, DateTime bucket, long threshold, string keyspace, string table);
+    }
+}

@@ -1,0 +1,390 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using EventSourcing.SystemOfRecord.Cassandra.Client;
+using EventSourcing.SystemOfRecord.Cassandra.Protocol;
+using EventSourcing.SystemOfRecord.Cassandra.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace EventSourcing.SystemOfRecord.Cassandra;
+
+/// <summary>
+/// The system of record in Apache Cassandra: an events table partitioned by time bucket (and optionally by shard),
+/// clustered by event id; a metadata table that pins the bucket increment and shard count; and a bucket index
+/// (one partition per day) so range reads skip empty buckets; and named checkpoints (<see cref="ICheckpointStore"/>).
+/// Thread-safe; dispose it to close its connections.
+/// </summary>
+public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore, IAsyncDisposable
+{
+    private readonly CqlCluster _cluster;
+    private readonly ILogger _logger;
+    private readonly CassandraStoreOptions _options;
+    private readonly CassandraStatements _cql;
+    private readonly ConcurrentDictionary<DateTime, byte> _indexedBuckets = new();
+    private readonly TimeProvider _timeProvider;
+    private long _lastCheckpointTimestamp;
+
+    /// <summary>Creates the store; nothing is connected until the first call.</summary>
+    /// <param name="options">Where the store lives; validated here.</param>
+    /// <param name="timeProvider">The clock for back-off delays; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="logger">The logger; none when null.</param>
+    /// <exception cref="OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
+    public CassandraEventStore(IOptions<CassandraStoreOptions> options, TimeProvider? timeProvider = null, ILogger<CassandraEventStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var settings = options.Value ?? throw new ArgumentException("The options have no value.", nameof(options));
+        CassandraStoreOptionsValidator.ThrowIfInvalid(settings);
+        _options = settings;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _cql = new CassandraStatements(settings.Keyspace, settings.Table, settings.ShardCount);
+        _cluster = new CqlCluster(
+            new CqlClientSettings
+            {
+                ContactPoints = [.. settings.ContactPoints],
+                Port = settings.Port,
+                UserName = settings.UserName,
+                Password = settings.Password,
+                Tls = settings.Tls,
+                ConnectTimeout = settings.ConnectTimeout,
+                RequestTimeout = settings.RequestTimeout,
+                MaxRetries = settings.MaxRetries,
+                RetryDelay = settings.RetryDelay,
+                TimeProvider = timeProvider ?? TimeProvider.System,
+            },
+            _logger);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask EnsureCreatedAsync(TimeSpan bucketIncrement, CancellationToken cancellationToken = default)
+    {
+        var incrementMs = ToWholeMilliseconds(bucketIncrement);
+        if (_options.CreateSchema)
+        {
+            foreach (var ddl in _cql.Schema(_options.Replication))
+            {
+                var result = await _cluster.ExecuteAsync(Statement(ddl, [], prepare: false), cancellationToken).ConfigureAwait(false);
+                if (result is SchemaChangeResult)
+                {
+                    await _cluster.WaitForSchemaAgreementAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        var stored = await ReadMetadataAsync(cancellationToken).ConfigureAwait(false);
+        if (stored is null)
+        {
+            // A conditional insert: of several processes creating the store at once, exactly one writes its settings.
+            var insert = Statement(_cql.InsertMetadata, [_options.Table, incrementMs, _options.ShardCount]) with
+            {
+                SerialConsistency = _options.SerialConsistency,
+            };
+            await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
+            stored = await ReadMetadataAsync(cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The settings of {_options.Keyspace}.{_options.Table} could not be recorded.");
+        }
+
+        var (storedIncrementMs, storedShards) = stored.Value;
+        if (storedIncrementMs != incrementMs)
+        {
+            throw new BucketIncrementMismatchException(TimeSpan.FromMilliseconds(storedIncrementMs), bucketIncrement);
+        }
+
+        if (storedShards != _options.ShardCount)
+        {
+            throw new InvalidOperationException(
+                $"The events table {_options.Keyspace}.{_options.Table} was created with {storedShards} shards but is opened with "
+                + $"CassandraStoreOptions.ShardCount = {_options.ShardCount}. Set ShardCount to {storedShards}, or use a new table.");
+        }
+
+        Log.StoreReady(_logger, _options.Keyspace, _options.Table, bucketIncrement, _options.ShardCount);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<TimeSpan?> GetBucketIncrementAsync(CancellationToken cancellationToken = default)
+    {
+        var stored = await ReadMetadataAsync(cancellationToken).ConfigureAwait(false);
+        return stored is { } value ? TimeSpan.FromMilliseconds(value.IncrementMs) : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask AppendAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(recordedEvent);
+        var bucket = recordedEvent.TimeBucket;
+        using var activity = CassandraDiagnostics.ActivitySource.StartActivity("sor.cassandra.append");
+
+        // The index entry goes first: an event is never stored in a bucket a range read would skip. An index entry
+        // whose event write then fails only costs a read of an empty bucket.
+        if (!_indexedBuckets.ContainsKey(bucket))
+        {
+            await _cluster.ExecuteAsync(Statement(_cql.InsertIndex, [DayOf(bucket), bucket]), cancellationToken).ConfigureAwait(false);
+            if (_indexedBuckets.Count > 4096)
+            {
+                _indexedBuckets.Clear();
+            }
+
+            _indexedBuckets.TryAdd(bucket, 0);
+        }
+
+        var timestamp = recordedEvent.EventId.GetTimestamp();
+        var values = new List<object?>(9) { bucket };
+        if (_cql.Sharded)
+        {
+            values.Add(ShardOf(recordedEvent.EventId));
+        }
+
+        values.Add(recordedEvent.EventId);
+        values.Add(timestamp);
+        values.Add(recordedEvent.Message);
+        values.Add(recordedEvent.Topic);
+        values.Add(recordedEvent.Key ?? (object)CqlUnset.Value);
+        values.Add(recordedEvent.Headers.Count == 0 ? CqlUnset.Value : recordedEvent.Headers);
+
+        // One INSERT is atomic and, with the write timestamp fixed to the event's time, idempotent: a retry after a
+        // timeout writes the same cells again.
+        var insert = Statement(_cql.InsertEvent, values) with
+        {
+            Timestamp = (timestamp.UtcTicks - DateTime.UnixEpoch.Ticks) / 10,
+        };
+        await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<RecordedEvent> ReadBucketAsync(DateTime bucket, CancellationToken cancellationToken = default)
+    {
+        if (bucket.Kind == DateTimeKind.Unspecified)
+        {
+            throw new ArgumentException("The bucket must be a UTC or local time, not DateTimeKind.Unspecified.", nameof(bucket));
+        }
+
+        return ReadBucketCoreAsync(bucket.ToUniversalTime(), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<RecordedEvent> ReadRangeAsync(DateTime fromBucket, DateTime toExclusive, CancellationToken cancellationToken = default)
+    {
+        if (fromBucket.Kind == DateTimeKind.Unspecified || toExclusive.Kind == DateTimeKind.Unspecified)
+        {
+            throw new ArgumentException("The range must be given in UTC or local times, not DateTimeKind.Unspecified.", nameof(fromBucket));
+        }
+
+        return ReadRangeCoreAsync(fromBucket.ToUniversalTime(), toExclusive.ToUniversalTime(), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<string?> ReadCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        try
+        {
+            await foreach (var row in _cluster.QueryAsync(Statement(_cql.SelectCheckpoint, [name]), cancellationToken).ConfigureAwait(false))
+            {
+                return row.GetOrDefault<string>("value");
+            }
+
+            return null;
+        }
+        catch (CassandraInvalidQueryException)
+        {
+            // The store was never created: nothing was ever written.
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask WriteCheckpointAsync(string name, string value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(value);
+
+        // Cassandra keeps the cell with the highest write timestamp: a strictly increasing client timestamp makes
+        // the last write of this process win, and a retry of the same write idempotent.
+        var now = (_timeProvider.GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks) / 10;
+        long timestamp;
+        long last;
+        do
+        {
+            last = Interlocked.Read(ref _lastCheckpointTimestamp);
+            timestamp = Math.Max(now, last + 1);
+        }
+        while (Interlocked.CompareExchange(ref _lastCheckpointTimestamp, timestamp, last) != last);
+
+        var insert = Statement(_cql.InsertCheckpoint, [name, value]) with { Timestamp = timestamp };
+        await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Closes the connections to the cluster.</summary>
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
+
+    internal static DateTime DayOf(DateTime bucket) => new(bucket.Ticks - (bucket.Ticks % TimeSpan.TicksPerDay), DateTimeKind.Utc);
+
+    private int ShardOf(TimeUuid eventId)
+    {
+        // FNV-1a over the id: stable across processes, so a retried write lands in the same partition.
+        Span<byte> bytes = stackalloc byte[TimeUuid.Size];
+        eventId.TryWriteBytes(bytes);
+        var hash = 2166136261u;
+        foreach (var b in bytes)
+        {
+            hash = (hash ^ b) * 16777619u;
+        }
+
+        return (int)(hash % (uint)_options.ShardCount);
+    }
+
+    private async IAsyncEnumerable<RecordedEvent> ReadRangeCoreAsync(DateTime from, DateTime toExclusive, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // One index query per day lists the day's non-empty buckets; only those are read.
+        for (var day = DayOf(from); day < toExclusive; day = day.AddDays(1))
+        {
+            var buckets = new List<DateTime>();
+            var query = Statement(_cql.SelectIndex, [day, from, toExclusive]) with { PageSize = _options.PageSize };
+            await foreach (var row in _cluster.QueryAsync(query, cancellationToken).ConfigureAwait(false))
+            {
+                buckets.Add(row.Get<DateTime>("time_bucket"));
+            }
+
+            foreach (var bucket in buckets)
+            {
+                await foreach (var recorded in ReadBucketCoreAsync(bucket, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return recorded;
+                }
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<RecordedEvent> ReadBucketCoreAsync(DateTime bucket, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var activity = CassandraDiagnostics.ActivitySource.StartActivity("sor.cassandra.read_bucket");
+        activity?.SetTag("sor.bucket", bucket.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        long count = 0;
+        var events = _cql.Sharded ? MergeShardsAsync(bucket, cancellationToken) : ReadPartitionAsync(bucket, null, cancellationToken);
+        await foreach (var recorded in events.ConfigureAwait(false))
+        {
+            if (++count == _options.LargeBucketThreshold + 1)
+            {
+                CassandraDiagnostics.LargeBuckets.Add(1);
+                Log.LargeBucket(_logger, bucket, _options.LargeBucketThreshold, _options.Keyspace, _options.Table);
+            }
+
+            yield return recorded;
+        }
+    }
+
+    private async IAsyncEnumerable<RecordedEvent> ReadPartitionAsync(DateTime bucket, int? shard, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var query = Statement(_cql.SelectBucket, shard is { } s ? [bucket, s] : [bucket]) with { PageSize = _options.PageSize };
+        await foreach (var row in _cluster.QueryAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            yield return ToEvent(bucket, row);
+        }
+    }
+
+    /// <summary>A k-way merge of the bucket's shards, each streamed page by page, in event id order.</summary>
+    private async IAsyncEnumerable<RecordedEvent> MergeShardsAsync(DateTime bucket, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var shards = new IAsyncEnumerator<RecordedEvent>?[_options.ShardCount];
+        try
+        {
+            for (var i = 0; i < shards.Length; i++)
+            {
+                var shard = ReadPartitionAsync(bucket, i, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                shards[i] = await shard.MoveNextAsync().ConfigureAwait(false) ? shard : null;
+                if (shards[i] is null)
+                {
+                    await shard.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            while (true)
+            {
+                var smallest = -1;
+                for (var i = 0; i < shards.Length; i++)
+                {
+                    if (shards[i] is { } candidate && (smallest < 0 || candidate.Current.EventId < shards[smallest]!.Current.EventId))
+                    {
+                        smallest = i;
+                    }
+                }
+
+                if (smallest < 0)
+                {
+                    yield break;
+                }
+
+                var next = shards[smallest]!;
+                yield return next.Current;
+                if (!await next.MoveNextAsync().ConfigureAwait(false))
+                {
+                    await next.DisposeAsync().ConfigureAwait(false);
+                    shards[smallest] = null;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var shard in shards)
+            {
+                if (shard is not null)
+                {
+                    await shard.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private static RecordedEvent ToEvent(DateTime bucket, CqlRow row)
+    {
+        Dictionary<string, string>? headers = null;
+        if (row["headers"] is Dictionary<object, object?> map && map.Count > 0)
+        {
+            headers = new Dictionary<string, string>(map.Count, StringComparer.Ordinal);
+            foreach (var (name, value) in map)
+            {
+                headers[(string)name] = (string?)value ?? string.Empty;
+            }
+        }
+
+        return new RecordedEvent(
+            bucket,
+            row.Get<TimeUuid>("event_id"),
+            row.GetOrDefault<string>("topic") ?? string.Empty,
+            row.GetOrDefault<string>("key"),
+            row.GetOrDefault<string>("message") ?? string.Empty,
+            headers);
+    }
+
+    private async ValueTask<(long IncrementMs, int Shards)?> ReadMetadataAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var row in _cluster.QueryAsync(Statement(_cql.SelectMetadata, [_options.Table]), cancellationToken).ConfigureAwait(false))
+            {
+                return (row.Get<long>("bucket_increment_ms"), row.Get<int>("shard_count"));
+            }
+
+            return null;
+        }
+        catch (CassandraInvalidQueryException)
+        {
+            // No keyspace or no metadata table yet: the store was never created.
+            return null;
+        }
+    }
+
+    private CqlStatement Statement(string cql, IReadOnlyList<object?> values, bool prepare = true) =>
+        new(cql, values, _options.Consistency, IsIdempotent: true, Prepare: prepare);
+
+    private static long ToWholeMilliseconds(TimeSpan increment)
+    {
+        if (increment <= TimeSpan.Zero || increment.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(increment), increment, "The Cassandra store needs a positive bucket increment of whole milliseconds.");
+        }
+
+        return increment.Ticks / TimeSpan.TicksPerMillisecond;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Net.Security;
+
+namespace EventSourcing.SystemOfRecord.Cassandra;
+
+/// <summary>Where and how the Cassandra store keeps the system of record.</summary>
+public sealed class CassandraStoreOptions
+{
+    /// <summary>The nodes to connect to, as <c>host</c> or <c>host:port</c>; requests go round-robin over the live ones.</summary>
+    /// <value>The default is <c>127.0.0.1</c>.</value>
+    public IList<string> ContactPoints { get; set; } = ["127.0.0.1"];
+
+    /// <summary>The native protocol port of contact points that name none.</summary>
+    /// <value>The default is 9042.</value>
+    public int Port { get; set; } = 9042;
+
+    /// <summary>The keyspace; a CQL identifier (a letter, then letters, digits or underscores, at most 48).</summary>
+    /// <value>The default is <c>system_of_record</c>.</value>
+    public string Keyspace { get; set; } = "system_of_record";
+
+    /// <summary>
+    /// The events table; a CQL identifier of at most 35 characters (the store adds <c>_metadata</c>, <c>_checkpoints</c> and
+    /// <c>_bucket_index</c> tables beside it; <see cref="CassandraProcessedEventLog"/> uses <c>_processed</c>).
+    /// </summary>
+    /// <value>The default is <c>events</c>.</value>
+    public string Table { get; set; } = "events";
+
+    /// <summary>The user name for PasswordAuthenticator (SASL PLAIN), or <see langword="null"/> when the cluster needs none.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? UserName { get; set; }
+
+    /// <summary>The password for PasswordAuthenticator. Never logged.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? Password { get; set; }
+
+    /// <summary>
+    /// TLS settings; <see langword="null"/> connects in plain text. <see cref="SslClientAuthenticationOptions.TargetHost"/>
+    /// defaults to each contact point's host name.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public SslClientAuthenticationOptions? Tls { get; set; }
+
+    /// <summary>The consistency level of every read and write.</summary>
+    /// <value>The default is <see cref="CassandraConsistency.LocalQuorum"/>.</value>
+    public CassandraConsistency Consistency { get; set; } = CassandraConsistency.LocalQuorum;
+
+    /// <summary>The serial consistency of the conditional insert that records the store's settings.</summary>
+    /// <value>The default is <see cref="CassandraConsistency.LocalSerial"/>.</value>
+    public CassandraConsistency SerialConsistency { get; set; } = CassandraConsistency.LocalSerial;
+
+    /// <summary>Whether the store creates the keyspace and tables when they do not exist.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool CreateSchema { get; set; } = true;
+
+    /// <summary>
+    /// The replication map of a keyspace the store creates, for example
+    /// <c>{ ["class"] = "NetworkTopologyStrategy", ["dc1"] = "3" }</c>. Keys and values may hold letters, digits, '_', '.' and '-'.
+    /// </summary>
+    /// <value>The default is <c>SimpleStrategy</c> with a replication factor of 1 (fine for development only).</value>
+    public IDictionary<string, string> Replication { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["class"] = "SimpleStrategy",
+        ["replication_factor"] = "1",
+    };
+
+    /// <summary>
+    /// How many partitions each bucket is spread over. 1 keeps a bucket in one partition; more spread the hot current
+    /// bucket over several nodes, and a bucket read merges the shards in event id order. Fixed when the store is created.
+    /// </summary>
+    /// <value>The default is 1.</value>
+    public int ShardCount { get; set; } = 1;
+
+    /// <summary>Rows fetched per page when a bucket is read.</summary>
+    /// <value>The default is 5000.</value>
+    public int PageSize { get; set; } = 5000;
+
+    /// <summary>A bucket read that returns more events than this is reported (a log warning and the <c>sor.cassandra.large_buckets</c> metric).</summary>
+    /// <value>The default is 100 000, the seed's partition guidance.</value>
+    public long LargeBucketThreshold { get; set; } = 100_000;
+
+    /// <summary>How long to wait for a connection to a node, TLS and authentication included.</summary>
+    /// <value>The default is 5 seconds.</value>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long to wait for the answer to one request.</summary>
+    /// <value>The default is 12 seconds.</value>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(12);
+
+    /// <summary>How often a statement that failed with a transient error is retried (every statement of the store is idempotent).</summary>
+    /// <value>The default is 4.</value>
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>The first retry delay; it doubles per retry, with jitter.</summary>
+    /// <value>The default is 100 milliseconds.</value>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+}

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EventSourcing.SystemOfRecord.Cassandra.Tests.Support;
+using Microsoft.Extensions.Options;
+
+namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Interop;
+
+/// <summary>
+/// Holds the test server, and through it the client, to an independent reading of the protocol: the DataStax
+/// Python driver (Debian package python3-cassandra) reads what the .NET store wrote, writes with PREPARE/EXECUTE,
+/// and pages; the .NET store then reads what the driver wrote. Skipped (reported) when the driver is missing,
+/// failed instead when SOR_REQUIRE_ALL_CHECKS=1.
+/// </summary>
+public sealed class PythonDriverCheckTests
+{
+    // Debian's interpreter, where apt installs python3-cassandra; SOR_PYTHON overrides it.
+    private static readonly string Python = Environment.GetEnvironmentVariable("SOR_PYTHON") is { Length: > 0 } custom ? custom : "/usr/bin/python3";
+    private static readonly DateTime ReadBucket = new(2024, 3, 1, 12, 0, 0, DateTimeKind.Utc);
+    private static readonly DateTime WriteBucket = new(2024, 3, 1, 12, 0, 15, DateTimeKind.Utc);
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task PythonDriver_ReadsWritesAndPages_AgreesWithStore(CancellationToken cancellationToken)
+    {
+        await RequireDriverAsync();
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        await using var store = new CassandraEventStore(Options.Create(new CassandraStoreOptions { ContactPoints = [server.ContactPoint], Keyspace = "pycheck" }));
+        await store.EnsureCreatedAsync(TimeSpan.FromSeconds(15), cancellationToken);
+        var fromStore = new[]
+        {
+            new RecordedEvent(ReadBucket, TimeUuid.Create(new DateTimeOffset(ReadBucket.AddSeconds(1))), "orders", "order-42", "{\"order\":42} ✓", new Dictionary<string, string> { ["trace"] = "abc", ["ünï"] = "値" }),
+            new RecordedEvent(ReadBucket, TimeUuid.Create(new DateTimeOffset(ReadBucket.AddSeconds(2))), "orders", null, "second"),
+        };
+        foreach (var e in fromStore)
+        {
+            await store.AppendAsync(e, cancellationToken);
+        }
+
+        var output = await RunScriptAsync(server.Port, cancellationToken);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        var read = root.GetProperty("read").EnumerateArray().ToList();
+        var written = root.GetProperty("written").EnumerateArray().Select(e => e.GetString()!).ToList();
+        var paged = root.GetProperty("paged").EnumerateArray().Select(e => e.GetString()!).ToList();
+
+        var readBack = new List<RecordedEvent>();
+        await foreach (var e in store.ReadBucketAsync(WriteBucket, cancellationToken))
+        {
+            readBack.Add(e);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(root.GetProperty("protocol_version").GetInt32(), Is.EqualTo(4));
+            Assert.That(server.UnsupportedVersionRequests, Is.GreaterThanOrEqualTo(1), "the driver first tries v5 and downgrades on the protocol error");
+            Assert.That(read.Select(r => r.GetProperty("event_id").GetString()), Is.EqualTo(fromStore.Select(e => e.EventId.ToString())));
+            Assert.That(read[0].GetProperty("message").GetString(), Is.EqualTo("{\"order\":42} ✓"));
+            Assert.That(read[0].GetProperty("key").GetString(), Is.EqualTo("order-42"));
+            Assert.That(read[0].GetProperty("headers").GetProperty("ünï").GetString(), Is.EqualTo("値"));
+            Assert.That(read[0].GetProperty("ts_ms").GetInt64(), Is.EqualTo(new DateTimeOffset(ReadBucket.AddSeconds(1)).ToUnixTimeMilliseconds()));
+            Assert.That(read[1].GetProperty("key").ValueKind, Is.EqualTo(JsonValueKind.Null));
+            Assert.That(root.GetProperty("pages").GetInt32(), Is.EqualTo(7), "250 rows at a fetch size of 40");
+            Assert.That(paged, Is.EqualTo(written));
+            Assert.That(readBack.Select(e => e.EventId.ToString()), Is.EqualTo(written));
+            Assert.That(readBack[0].Message, Is.EqualTo("python 0 — ✓"));
+            Assert.That(readBack[0].Key, Is.Null);
+            Assert.That(readBack[0].Headers, Is.EquivalentTo(new Dictionary<string, string> { ["n"] = "0", ["ünï"] = "値" }));
+            Assert.That(readBack[1].Key, Is.EqualTo("k1"));
+            Assert.That(readBack[1].Headers, Is.Empty);
+        });
+    }
+
+    private static async Task RequireDriverAsync()
+    {
+        string? missing = null;
+        if (!File.Exists(Python))
+        {
+            missing = $"{Python} is not installed";
+        }
+        else
+        {
+            var (exitCode, _, error) = await RunAsync(["-c", "import cassandra"], CancellationToken.None);
+            if (exitCode != 0)
+            {
+                missing = $"the DataStax Python driver is not installed (apt-get install python3-cassandra): {error.Trim()}";
+            }
+        }
+
+        if (missing is null)
+        {
+            return;
+        }
+
+        if (Environment.GetEnvironmentVariable("SOR_REQUIRE_ALL_CHECKS") == "1")
+        {
+            Assert.Fail($"SOR_REQUIRE_ALL_CHECKS=1 but {missing}.");
+        }
+
+        Assert.Ignore($"Skipped: {missing}.");
+    }
+
+    private static async Task<string> RunScriptAsync(int port, CancellationToken cancellationToken)
+    {
+        var script = Path.Combine(TestContext.CurrentContext.TestDirectory, "Support", "python_driver_check.py");
+        var (exitCode, output, error) = await RunAsync(
+            [script, "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "pycheck",
+             new DateTimeOffset(ReadBucket).ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+             new DateTimeOffset(WriteBucket).ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            cancellationToken);
+        Assert.That(exitCode, Is.Zero, $"The Python driver check failed:\n{error}");
+        return output;
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(IEnumerable<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["PYTHONIOENCODING"] = "utf-8";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+}

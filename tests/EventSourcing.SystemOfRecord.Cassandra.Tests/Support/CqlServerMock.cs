@@ -1,0 +1,760 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.RegularExpressions;
+using EventSourcing.SystemOfRecord.Cassandra.Protocol;
+
+namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Support;
+
+/// <summary>
+/// A test CQL server: one "node" speaking native protocol v4 on loopback over an in-memory <see cref="CqlTestDatabase"/>
+/// (several nodes over one database act as replicas). It answers OPTIONS, STARTUP, AUTH_RESPONSE (SASL PLAIN),
+/// REGISTER, QUERY, PREPARE, EXECUTE and BATCH for the CQL the store and the Python driver's check use, plus the
+/// system.local / system.peers rows a driver reads on connect. Faults: <see cref="StopAsync"/> (node down),
+/// <see cref="RestartAsync"/> (forgets prepared statements: UNPREPARED), <see cref="FailNext"/> (error responses),
+/// <see cref="ResponseDelay"/>, <see cref="DropConnections"/> and <see cref="DropConnectionAfterRequests"/>. INSERT ... USING TTL
+/// expires rows on the database's <see cref="CqlTestDatabase.Clock"/>.
+/// Message encoding here is written separately from the client's (only the [int]/[string] primitives are shared).
+/// </summary>
+public sealed class CqlServerMock : IAsyncDisposable
+{
+    public const string Authenticator = "org.apache.cassandra.auth.PasswordAuthenticator";
+
+    private readonly ConcurrentDictionary<string, CqlTestStatement> _prepared = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Socket, byte> _clients = new();
+    private readonly ConcurrentQueue<(int Code, Func<string, bool> Matches)> _faults = new();
+    private readonly ConcurrentDictionary<string, int> _requestCounts = new(StringComparer.Ordinal);
+    private TcpListener? _listener;
+    private CancellationTokenSource _stop = new();
+    private Task _accept = Task.CompletedTask;
+    private int _requestsUntilDrop = -1;
+    private int _unsupportedVersionRequests;
+    private int _writesForOtherNodes;
+
+    public CqlServerMock(CqlTestDatabase? database = null, int nodeIndex = 0)
+    {
+        Database = database ?? new CqlTestDatabase();
+        NodeIndex = nodeIndex;
+    }
+
+    public CqlTestDatabase Database { get; }
+
+    public int NodeIndex { get; }
+
+    public int Port { get; private set; }
+
+    public string ContactPoint => $"127.0.0.1:{Port}";
+
+    /// <summary>User name and password PasswordAuthenticator accepts; null for no authentication.</summary>
+    public (string User, string Password)? Credentials { get; set; }
+
+    /// <summary>The server certificate; null for plain text.</summary>
+    public X509Certificate2? Certificate { get; set; }
+
+    /// <summary>How long every QUERY/EXECUTE/BATCH/PREPARE waits before it is answered.</summary>
+    public TimeSpan ResponseDelay { get; set; }
+
+    /// <summary>The CQL of every QUERY, PREPARE and EXECUTE received, in order.</summary>
+    public ConcurrentQueue<string> ReceivedCql { get; } = new();
+
+    /// <summary>The CQL of every QUERY and EXECUTE received (not PREPARE), in order.</summary>
+    public ConcurrentQueue<string> ExecutedCql { get; } = new();
+
+    /// <summary>The consistency level of the latest QUERY or EXECUTE of each CQL text.</summary>
+    public ConcurrentDictionary<string, CassandraConsistency> ConsistencyOf { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Frames that arrived with a protocol version other than v4 (and got a protocol error).</summary>
+    public int UnsupportedVersionRequests => Volatile.Read(ref _unsupportedVersionRequests);
+
+    /// <summary>Writes this node coordinated for a partition whose token another node owns.</summary>
+    public int WritesForOtherNodes => Volatile.Read(ref _writesForOtherNodes);
+
+    public int RequestCount(string opcode) => _requestCounts.TryGetValue(opcode, out var count) ? count : 0;
+
+    public Task StartAsync()
+    {
+        _stop = new CancellationTokenSource();
+        _listener = new TcpListener(IPAddress.Loopback, Port);
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _accept = AcceptLoopAsync(_listener, _stop.Token);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The node goes down: stops listening and closes every connection.</summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        _listener?.Stop();
+        DropConnections();
+        try
+        {
+            await _accept;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>Down, then up on the same port, having forgotten its prepared statements.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        _prepared.Clear();
+        await StartAsync();
+    }
+
+    /// <summary>The next <paramref name="count"/> statements whose CQL contains <paramref name="cqlContains"/> get error <paramref name="code"/>.</summary>
+    public void FailNext(int code, int count = 1, string cqlContains = "")
+    {
+        for (var i = 0; i < count; i++)
+        {
+            _faults.Enqueue((code, cql => cql.Contains(cqlContains, StringComparison.OrdinalIgnoreCase)));
+        }
+    }
+
+    /// <summary>Closes every client connection (the node stays up).</summary>
+    public void DropConnections()
+    {
+        foreach (var client in _clients.Keys)
+        {
+            try
+            {
+                client.Close();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+
+        _clients.Clear();
+    }
+
+    /// <summary>Closes the connection instead of answering the <paramref name="count"/>-th statement from now.</summary>
+    public void DropConnectionAfterRequests(int count) => Volatile.Write(ref _requestsUntilDrop, count);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stop.Dispose();
+    }
+
+    /// <summary>A self-signed certificate for localhost, for TLS tests.</summary>
+    public static X509Certificate2 CreateSelfSignedCertificate()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), null);
+    }
+
+    private async Task AcceptLoopAsync(TcpListener listener, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            socket.NoDelay = true;
+            _clients[socket] = 0;
+            _ = ServeAsync(socket, cancellationToken);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var session = new Session();
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        try
+        {
+            if (Certificate is { } certificate)
+            {
+                var ssl = new SslStream(stream);
+                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, cancellationToken);
+                stream = ssl;
+            }
+
+            var header = new byte[CqlFrameHeader.Size];
+            var writeLock = new SemaphoreSlim(1, 1);
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await stream.ReadExactlyAsync(header, cancellationToken);
+                var frame = CqlFrameHeader.Read(header);
+                var body = new byte[frame.Length];
+                await stream.ReadExactlyAsync(body, cancellationToken);
+                if (frame.Version != CqlFrameHeader.RequestVersion)
+                {
+                    // A driver opening with a newer version is told which ones this node speaks, and downgrades.
+                    Interlocked.Increment(ref _unsupportedVersionRequests);
+                    var error = Error(0x000A, $"Invalid or unsupported protocol version ({frame.Version & 0x7F}); supported versions are (3/v3, 4/v4)");
+                    await WriteAsync(stream, writeLock, (byte)(0x80 | (frame.Version & 0x7F)), frame.Stream, CqlOpcode.Error, error, cancellationToken);
+                    continue;
+                }
+
+                _requestCounts.AddOrUpdate(frame.Opcode.ToString(), 1, (_, n) => n + 1);
+                if (frame.Opcode is CqlOpcode.Query or CqlOpcode.Execute or CqlOpcode.Batch && Interlocked.Decrement(ref _requestsUntilDrop) == 0)
+                {
+                    socket.Close();
+                    return;
+                }
+
+                var delay = ResponseDelay;
+                if (delay > TimeSpan.Zero && frame.Opcode is CqlOpcode.Query or CqlOpcode.Execute or CqlOpcode.Batch or CqlOpcode.Prepare)
+                {
+                    _ = Task.Run(async () =>
+                    {
+                        await Task.Delay(delay, cancellationToken);
+                        var (opcode, response) = Handle(session, frame.Opcode, body);
+                        await WriteAsync(stream, writeLock, CqlFrameHeader.ResponseVersion, frame.Stream, opcode, response, cancellationToken);
+                    }, cancellationToken);
+                    continue;
+                }
+
+                var (responseOpcode, responseBody) = Handle(session, frame.Opcode, body);
+                await WriteAsync(stream, writeLock, CqlFrameHeader.ResponseVersion, frame.Stream, responseOpcode, responseBody, cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or EndOfStreamException or System.Security.Authentication.AuthenticationException)
+        {
+            // The client went away, or the node was stopped.
+        }
+        finally
+        {
+            _clients.TryRemove(socket, out _);
+            await stream.DisposeAsync();
+        }
+    }
+
+    private static async Task WriteAsync(Stream stream, SemaphoreSlim writeLock, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
+    {
+        var frame = new byte[CqlFrameHeader.Size + body.Length];
+        new CqlFrameHeader(version, 0, streamId, opcode, body.Length).Write(frame);
+        body.WrittenSpan.CopyTo(frame.AsSpan(CqlFrameHeader.Size));
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await stream.WriteAsync(frame, cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    private (CqlOpcode, CqlWriteBuffer) Handle(Session session, CqlOpcode opcode, byte[] body)
+    {
+        try
+        {
+            return opcode switch
+            {
+                CqlOpcode.Options => (CqlOpcode.Supported, Supported()),
+                CqlOpcode.Startup => Startup(session, body),
+                CqlOpcode.AuthResponse => AuthResponse(session, body),
+                CqlOpcode.Register => (CqlOpcode.Ready, new CqlWriteBuffer()),
+                _ when !session.Ready => (CqlOpcode.Error, Error(0x000A, "STARTUP (and authentication) must come first")),
+                CqlOpcode.Query => Query(session, body),
+                CqlOpcode.Prepare => Prepare(session, body),
+                CqlOpcode.Execute => Execute(session, body),
+                CqlOpcode.Batch => Batch(session, body),
+                _ => (CqlOpcode.Error, Error(0x000A, $"Unsupported opcode {opcode}")),
+            };
+        }
+        catch (CqlTestError error)
+        {
+            return (CqlOpcode.Error, Error(error.Code, error.Message, error.WriteExtra));
+        }
+    }
+
+    private static CqlWriteBuffer Supported()
+    {
+        var body = new CqlWriteBuffer();
+        body.WriteShort(2);
+        body.WriteString("CQL_VERSION");
+        body.WriteStringList(["3.4.5"]);
+        body.WriteString("COMPRESSION");
+        body.WriteStringList([]);
+        return body;
+    }
+
+    private (CqlOpcode, CqlWriteBuffer) Startup(Session session, byte[] body)
+    {
+        var reader = new CqlReadBuffer(body);
+        var options = reader.ReadStringMap();
+        if (!options.ContainsKey("CQL_VERSION"))
+        {
+            throw new CqlTestError(0x000A, "STARTUP needs CQL_VERSION");
+        }
+
+        if (options.ContainsKey("COMPRESSION"))
+        {
+            throw new CqlTestError(0x000A, "Compression is not supported");
+        }
+
+        if (Credentials is null)
+        {
+            session.Ready = true;
+            return (CqlOpcode.Ready, new CqlWriteBuffer());
+        }
+
+        var authenticate = new CqlWriteBuffer();
+        authenticate.WriteString(Authenticator);
+        return (CqlOpcode.Authenticate, authenticate);
+    }
+
+    private (CqlOpcode, CqlWriteBuffer) AuthResponse(Session session, byte[] body)
+    {
+        var reader = new CqlReadBuffer(body);
+        var token = reader.ReadBytes() ?? [];
+        var parts = Encoding.UTF8.GetString(token).Split('\0');
+        if (Credentials is not { } expected || parts.Length != 3 || parts[1] != expected.User || parts[2] != expected.Password)
+        {
+            throw new CqlTestError(0x0100, "Provided username and/or password are incorrect");
+        }
+
+        session.Ready = true;
+        var success = new CqlWriteBuffer();
+        success.WriteInt(-1);
+        return (CqlOpcode.AuthSuccess, success);
+    }
+
+    private (CqlOpcode, CqlWriteBuffer) Query(Session session, byte[] body)
+    {
+        var reader = new CqlReadBuffer(body);
+        var cql = reader.ReadLongString();
+        var parameters = QueryParameters.Read(ref reader);
+        ReceivedCql.Enqueue(cql);
+        ExecutedCql.Enqueue(cql);
+        ConsistencyOf[cql] = parameters.Consistency;
+        InjectFault(cql);
+        var statement = CqlTestStatement.Parse(cql, session.Keyspace, Database);
+        return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: true));
+    }
+
+    private (CqlOpcode, CqlWriteBuffer) Prepare(Session session, byte[] body)
+    {
+        var reader = new CqlReadBuffer(body);
+        var cql = reader.ReadLongString();
+        ReceivedCql.Enqueue(cql);
+        var statement = CqlTestStatement.Parse(cql, session.Keyspace, Database);
+        var id = MD5.HashData(Encoding.UTF8.GetBytes((session.Keyspace ?? string.Empty) + "|" + cql));
+        _prepared[Convert.ToHexString(id)] = statement;
+
+        var result = new CqlWriteBuffer();
+        result.WriteInt(0x0004);
+        result.WriteShortBytes(id);
+        var variables = statement.Variables(Database);
+        result.WriteInt(variables.Count > 0 ? 0x0001 : 0);
+        result.WriteInt(variables.Count);
+        var partitionKeys = statement.PartitionKeyIndexes(Database);
+        result.WriteInt(partitionKeys.Count);
+        foreach (var index in partitionKeys)
+        {
+            result.WriteShort((ushort)index);
+        }
+
+        if (variables.Count > 0)
+        {
+            result.WriteString(statement.Keyspace);
+            result.WriteString(statement.Table);
+        }
+
+        foreach (var (name, type) in variables)
+        {
+            result.WriteString(name);
+            type.Write(result);
+        }
+
+        var columns = statement.ResultColumns(Database);
+        if (columns is null)
+        {
+            result.WriteInt(0x0004);
+            result.WriteInt(0);
+        }
+        else
+        {
+            WriteRowsMetadata(result, statement, columns, pagingState: null, includeMetadata: true);
+        }
+
+        return (CqlOpcode.Result, result);
+    }
+
+    private (CqlOpcode, CqlWriteBuffer) Execute(Session session, byte[] body)
+    {
+        var reader = new CqlReadBuffer(body);
+        var id = reader.ReadShortBytes();
+        var parameters = QueryParameters.Read(ref reader);
+        if (!_prepared.TryGetValue(Convert.ToHexString(id), out var statement))
+        {
+            throw new CqlTestError(0x2500, $"Prepared query with ID {Convert.ToHexString(id)} not found", w => w.WriteShortBytes(id));
+        }
+
+        ReceivedCql.Enqueue(statement.Cql);
+        ExecutedCql.Enqueue(statement.Cql);
+        ConsistencyOf[statement.Cql] = parameters.Consistency;
+        InjectFault(statement.Cql);
+        return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
+    }
+
+    private (CqlOpcode, CqlWriteBuffer) Batch(Session session, byte[] body)
+    {
+        var reader = new CqlReadBuffer(body);
+        reader.ReadByte();
+        var count = reader.ReadShort();
+        var work = new List<(CqlTestStatement, List<byte[]?>)>();
+        for (var i = 0; i < count; i++)
+        {
+            CqlTestStatement statement;
+            if (reader.ReadByte() == 0)
+            {
+                statement = CqlTestStatement.Parse(reader.ReadLongString(), session.Keyspace, Database);
+            }
+            else
+            {
+                var id = reader.ReadShortBytes();
+                statement = _prepared.TryGetValue(Convert.ToHexString(id), out var known)
+                    ? known
+                    : throw new CqlTestError(0x2500, "Prepared query not found", w => w.WriteShortBytes(id));
+            }
+
+            var values = new List<byte[]?>();
+            var valueCount = reader.ReadShort();
+            for (var v = 0; v < valueCount; v++)
+            {
+                values.Add(reader.ReadBytes());
+            }
+
+            work.Add((statement, values));
+        }
+
+        foreach (var (statement, _) in work)
+        {
+            InjectFault(statement.Cql);
+        }
+
+        foreach (var (statement, values) in work)
+        {
+            Run(session, statement, new QueryParameters { Values = values }, includeMetadata: true);
+        }
+
+        var result = new CqlWriteBuffer();
+        result.WriteInt(0x0001);
+        return (CqlOpcode.Result, result);
+    }
+
+    private void InjectFault(string cql)
+    {
+        if (_faults.TryPeek(out var fault) && fault.Matches(cql) && _faults.TryDequeue(out fault))
+        {
+            throw fault.Code switch
+            {
+                0x1000 => new CqlTestError(0x1000, "Cannot achieve consistency level LOCAL_QUORUM", w =>
+                {
+                    w.WriteShort(0x0006);
+                    w.WriteInt(2);
+                    w.WriteInt(1);
+                }),
+                0x1100 => new CqlTestError(0x1100, "Operation timed out - received only 1 responses.", w =>
+                {
+                    w.WriteShort(0x0006);
+                    w.WriteInt(1);
+                    w.WriteInt(2);
+                    w.WriteString("SIMPLE");
+                }),
+                0x1200 => new CqlTestError(0x1200, "Operation timed out - received only 1 responses.", w =>
+                {
+                    w.WriteShort(0x0006);
+                    w.WriteInt(1);
+                    w.WriteInt(2);
+                    w.WriteByte(0);
+                }),
+                _ => new CqlTestError(fault.Code, $"Injected error 0x{fault.Code:X4}"),
+            };
+        }
+    }
+
+    private CqlWriteBuffer Run(Session session, CqlTestStatement statement, QueryParameters parameters, bool includeMetadata)
+    {
+        var result = new CqlWriteBuffer();
+        switch (statement.Kind)
+        {
+            case CqlTestStatementKind.Use:
+                session.Keyspace = statement.Keyspace;
+                result.WriteInt(0x0003);
+                result.WriteString(statement.Keyspace);
+                return result;
+            case CqlTestStatementKind.CreateKeyspace or CqlTestStatementKind.CreateTable:
+            {
+                var created = Database.Apply(statement);
+                if (!created)
+                {
+                    result.WriteInt(0x0001);
+                    return result;
+                }
+
+                result.WriteInt(0x0005);
+                result.WriteString("CREATED");
+                result.WriteString(statement.Kind == CqlTestStatementKind.CreateKeyspace ? "KEYSPACE" : "TABLE");
+                result.WriteString(statement.Keyspace);
+                if (statement.Kind == CqlTestStatementKind.CreateTable)
+                {
+                    result.WriteString(statement.Table);
+                }
+
+                return result;
+            }
+
+            case CqlTestStatementKind.Insert:
+            {
+                var (applied, owner) = Database.Insert(statement, parameters.Values, parameters.Timestamp);
+                if (owner != NodeIndex)
+                {
+                    Interlocked.Increment(ref _writesForOtherNodes);
+                }
+
+                if (!statement.IfNotExists)
+                {
+                    result.WriteInt(0x0001);
+                    return result;
+                }
+
+                result.WriteInt(0x0002);
+                result.WriteInt(0x0001);
+                result.WriteInt(1);
+                result.WriteString(statement.Keyspace);
+                result.WriteString(statement.Table);
+                result.WriteString("[applied]");
+                CqlDataType.Boolean.Write(result);
+                result.WriteInt(1);
+                result.WriteInt(1);
+                result.WriteByte(applied ? (byte)1 : (byte)0);
+                return result;
+            }
+
+            case CqlTestStatementKind.Select:
+            {
+                var columns = statement.ResultColumns(Database)!;
+                var (rows, pagingState) = statement.IsSystem
+                    ? (SystemRows(statement), null)
+                    : Database.Select(statement, parameters.Values, parameters.PageSize, parameters.PagingState);
+                result.WriteInt(0x0002);
+                WriteRowsMetadata(result, statement, columns, pagingState, includeMetadata);
+                result.WriteInt(rows.Count);
+                foreach (var row in rows)
+                {
+                    foreach (var (name, _) in columns)
+                    {
+                        if (row.TryGetValue(name, out var value) && value is not null)
+                        {
+                            result.WriteBytes(value);
+                        }
+                        else
+                        {
+                            result.WriteInt(-1);
+                        }
+                    }
+                }
+
+                return result;
+            }
+
+            default:
+                throw new CqlTestError(0x2200, $"Unsupported statement: {statement.Cql}");
+        }
+    }
+
+    private static void WriteRowsMetadata(CqlWriteBuffer result, CqlTestStatement statement, IReadOnlyList<(string Name, CqlDataType Type)> columns, byte[]? pagingState, bool includeMetadata)
+    {
+        var flags = (includeMetadata ? 0x0001 : 0x0004) | (pagingState is null ? 0 : 0x0002);
+        result.WriteInt(flags);
+        result.WriteInt(columns.Count);
+        if (pagingState is not null)
+        {
+            result.WriteBytes(pagingState);
+        }
+
+        if (!includeMetadata)
+        {
+            return;
+        }
+
+        result.WriteString(statement.Keyspace);
+        result.WriteString(statement.Table);
+        foreach (var (name, type) in columns)
+        {
+            result.WriteString(name);
+            type.Write(result);
+        }
+    }
+
+    private List<Dictionary<string, byte[]?>> SystemRows(CqlTestStatement statement)
+    {
+        var schemaVersion = Database.SchemaVersion.ToByteArray(bigEndian: true);
+        if (statement.Table == "local")
+        {
+            return
+            [
+                new Dictionary<string, byte[]?>
+                {
+                    ["key"] = Encoding.UTF8.GetBytes("local"),
+                    ["bootstrapped"] = Encoding.UTF8.GetBytes("COMPLETED"),
+                    ["broadcast_address"] = IPAddress.Loopback.GetAddressBytes(),
+                    ["listen_address"] = IPAddress.Loopback.GetAddressBytes(),
+                    ["rpc_address"] = IPAddress.Loopback.GetAddressBytes(),
+                    ["cluster_name"] = Encoding.UTF8.GetBytes("Test Cluster"),
+                    ["cql_version"] = Encoding.UTF8.GetBytes("3.4.5"),
+                    ["data_center"] = Encoding.UTF8.GetBytes("datacenter1"),
+                    ["rack"] = Encoding.UTF8.GetBytes("rack1"),
+                    ["host_id"] = HostId(NodeIndex),
+                    ["partitioner"] = Encoding.UTF8.GetBytes("org.apache.cassandra.dht.Murmur3Partitioner"),
+                    ["release_version"] = Encoding.UTF8.GetBytes("4.1.0"),
+                    ["native_protocol_version"] = Encoding.UTF8.GetBytes("4"),
+                    ["schema_version"] = schemaVersion,
+                    ["tokens"] = TextSet(Database.TokenOf(NodeIndex).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                },
+            ];
+        }
+
+        // Peers: the other nodes of the test cluster, as 127.0.0.n (their real ports are not in system.peers v4).
+        return Enumerable.Range(0, Database.NodeCount).Where(i => i != NodeIndex).Select(i => new Dictionary<string, byte[]?>
+        {
+            ["peer"] = new byte[] { 127, 0, 0, (byte)(i + 2) },
+            ["rpc_address"] = new byte[] { 127, 0, 0, (byte)(i + 2) },
+            ["preferred_ip"] = null,
+            ["data_center"] = Encoding.UTF8.GetBytes("datacenter1"),
+            ["rack"] = Encoding.UTF8.GetBytes("rack1"),
+            ["host_id"] = HostId(i),
+            ["release_version"] = Encoding.UTF8.GetBytes("4.1.0"),
+            ["schema_version"] = schemaVersion,
+            ["tokens"] = TextSet(Database.TokenOf(i).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        }).ToList();
+    }
+
+    private static byte[] HostId(int node) => new Guid($"00000000-0000-4000-8000-{node + 1:D12}").ToByteArray(bigEndian: true);
+
+    private static byte[] TextSet(string item)
+    {
+        var buffer = new CqlWriteBuffer();
+        buffer.WriteInt(1);
+        buffer.WriteLongString(item);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static CqlWriteBuffer Error(int code, string message, Action<CqlWriteBuffer>? extra = null)
+    {
+        var body = new CqlWriteBuffer();
+        body.WriteInt(code);
+        body.WriteString(message);
+        extra?.Invoke(body);
+        return body;
+    }
+
+    private sealed class Session
+    {
+        public bool Ready { get; set; }
+
+        public string? Keyspace { get; set; }
+    }
+
+    private sealed class QueryParameters
+    {
+        public List<byte[]?> Values { get; init; } = [];
+
+        public CassandraConsistency Consistency { get; private init; }
+
+        public bool SkipMetadata { get; private init; }
+
+        public int? PageSize { get; private init; }
+
+        public byte[]? PagingState { get; private init; }
+
+        /// <summary>The client's write timestamp (microseconds), if it sent one.</summary>
+        public long? Timestamp { get; private init; }
+
+        public static QueryParameters Read(ref CqlReadBuffer reader)
+        {
+            var consistency = (CassandraConsistency)reader.ReadShort();
+            var flags = reader.ReadByte();
+            var values = new List<byte[]?>();
+            if ((flags & 0x01) != 0)
+            {
+                var count = reader.ReadShort();
+                for (var i = 0; i < count; i++)
+                {
+                    if ((flags & 0x40) != 0)
+                    {
+                        reader.ReadString();
+                    }
+
+                    var length = reader.ReadInt();
+                    values.Add(length == -2 ? CqlTestDatabase.Unset : length < 0 ? null : reader.ReadRaw(length).ToArray());
+                }
+            }
+
+            int? pageSize = (flags & 0x04) != 0 ? reader.ReadInt() : null;
+            var pagingState = (flags & 0x08) != 0 ? reader.ReadBytes() : null;
+            if ((flags & 0x10) != 0)
+            {
+                reader.ReadShort();
+            }
+
+            long? timestamp = (flags & 0x20) != 0 ? reader.ReadLong() : null;
+            return new QueryParameters { Consistency = consistency, Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState, Timestamp = timestamp };
+        }
+    }
+}
+
+/// <summary>An ERROR the test server answers with.</summary>
+internal sealed class CqlTestError(int code, string message, Action<CqlWriteBuffer>? writeExtra = null) : Exception(message)
+{
+    public int Code { get; } = code;
+
+    public Action<CqlWriteBuffer>? WriteExtra { get; } = writeExtra;
+}
+
+/// <summary>Several <see cref="CqlServerMock"/> nodes over one database: a cluster whose nodes can go down one by one.</summary>
+public sealed class CqlTestCluster : IAsyncDisposable
+{
+    private CqlTestCluster(CqlServerMock[] nodes) => Nodes = nodes;
+
+    public IReadOnlyList<CqlServerMock> Nodes { get; }
+
+    public IList<string> ContactPoints => Nodes.Select(n => n.ContactPoint).ToList();
+
+    public static async Task<CqlTestCluster> StartAsync(int nodes, Action<CqlServerMock>? configure = null)
+    {
+        var database = new CqlTestDatabase { NodeCount = nodes };
+        var servers = Enumerable.Range(0, nodes).Select(i => new CqlServerMock(database, i)).ToArray();
+        foreach (var server in servers)
+        {
+            configure?.Invoke(server);
+            await server.StartAsync();
+        }
+
+        return new CqlTestCluster(servers);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            await node.DisposeAsync();
+        }
+    }
+}
