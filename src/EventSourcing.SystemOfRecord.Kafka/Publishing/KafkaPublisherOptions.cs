@@ -45,8 +45,7 @@ public sealed class KafkaPublisherOptions
     /// Values are never logged. Settings that would weaken delivery (<c>acks</c> other than <c>all</c>,
     /// <c>enable.idempotence=false</c>, more than 5 requests in flight) are refused at start.
     /// </summary>
-    /// <value>Empty by default. Without <c>linger.ms</c> here the publisher uses <c>linger.ms=0</c> (librdkafka's default is 5 ms),
-    /// because every append waits for its acknowledgement.</value>
+    /// <value>Empty by default.</value>
     public IDictionary<string, string> ProducerSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>Every problem with these options, or an empty list. Names settings, never their values.</summary>
@@ -127,13 +126,6 @@ public sealed class KafkaPublisherOptions
         if (!ProducerSettings.ContainsKey("max.in.flight.requests.per.connection") && !ProducerSettings.ContainsKey("max.in.flight"))
         {
             config.MaxInFlight = 5;
-        }
-
-        // Every AppendAsync waits for its acknowledgement, so librdkafka's default linger (5 ms) would be added to each
-        // append's latency and cap callers that append one after another; records queued while a request is in flight still batch.
-        if (!ProducerSettings.ContainsKey("linger.ms") && !ProducerSettings.ContainsKey("queue.buffering.max.ms"))
-        {
-            config.LingerMs = 0;
         }
 
         return config;
