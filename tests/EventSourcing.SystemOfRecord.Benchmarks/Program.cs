@@ -61,7 +61,7 @@ internal static class Program
             using var cluster = new KafkaMockCluster(brokers: 3);
             await TryAsync(KafkaAppend.Name, "raw Confluent.Kafka producer", async () => Add(await MedianAsync(settings, () => KafkaAppend.RawAsync(settings, cluster))));
             await TryAsync(KafkaAppend.Name, "SystemOfRecord + Kafka", async () => Add(await MedianAsync(settings, () => KafkaAppend.OursAsync(settings, cluster, settings.Appenders))));
-            await TryAsync(KafkaAppend.Name, "SystemOfRecord + Kafka, linger.ms=5", async () => Add(await KafkaAppend.OursAsync(settings, cluster, settings.Appenders, lingerMs: 5)));
+            await TryAsync(KafkaAppend.Name, "SystemOfRecord + Kafka, linger.ms=0", async () => Add(await KafkaAppend.OursAsync(settings, cluster, settings.Appenders, lingerMs: 0)));
             await TryAsync(KafkaAppend.Name, "SystemOfRecord + Kafka, 1024 appenders", async () => Add(await KafkaAppend.OursAsync(settings, cluster, 1024)));
             if (settings.Peers)
             {

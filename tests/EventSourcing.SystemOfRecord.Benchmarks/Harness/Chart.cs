@@ -1,3 +1,4 @@
+using System.Globalization;
 using ScottPlot;
 
 namespace EventSourcing.SystemOfRecord.Benchmarks.Harness;
@@ -10,13 +11,15 @@ internal static class Chart
         var plot = new Plot();
         var bars = new List<Bar>();
         var ticks = new List<Tick>();
+        var groups = new List<(double Center, string Name)>();
         var position = 0.0;
+        var top = 100.0;
+
         // The idempotent consumer is judged by the time it adds per event, not by a share of a bare handler's rate.
         foreach (var scenario in results.Select(r => r.Scenario).Distinct().Where(s => s != Scenarios.Idempotency.Name))
         {
-            var rows = results.Where(r => r.Scenario == scenario).ToList();
             var first = position;
-            foreach (var r in rows)
+            foreach (var r in results.Where(r => r.Scenario == scenario))
             {
                 var ratio = Report.RatioToRaw(r, results);
                 if (ratio is null)
@@ -24,26 +27,56 @@ internal static class Chart
                     continue;
                 }
 
+                var percent = ratio.Value * 100;
+                top = Math.Max(top, percent);
                 var color = r.Role switch { Role.Ours => Colors.SteelBlue, Role.Raw => Colors.Gray, _ => Colors.DarkOrange };
-                bars.Add(new Bar { Position = position, Value = ratio.Value * 100, FillColor = color, Label = (ratio.Value * 100).ToString("F0", System.Globalization.CultureInfo.InvariantCulture) + "%" });
+                bars.Add(new Bar { Position = position, Value = percent, FillColor = color, Label = percent.ToString("F0", CultureInfo.InvariantCulture) + "%" });
+                ticks.Add(new Tick(position, ShortName(r)));
                 position += 1;
             }
 
             if (position > first)
             {
-                ticks.Add(new Tick((first + position - 1) / 2, scenario.Replace(", ", "\n", StringComparison.Ordinal)));
+                groups.Add(((first + position - 1) / 2, scenario));
                 position += 1; // a gap between scenarios
             }
         }
 
         var barPlot = plot.Add.Bars(bars);
         barPlot.ValueLabelStyle.FontSize = 11;
+        foreach (var (center, name) in groups)
+        {
+            var text = plot.Add.Text(name, center, top * 1.12);
+            text.LabelFontSize = 13;
+            text.LabelBold = true;
+            text.LabelAlignment = Alignment.LowerCenter;
+        }
+
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 35;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
-        plot.Axes.Margins(bottom: 0);
+        plot.Axes.Bottom.MinimumSize = 150; // room for the rotated contender names
+        plot.Axes.SetLimitsY(0, top * 1.25);
         plot.YLabel("throughput, % of the raw limit (same run)");
         plot.Title("EventSourcing.SystemOfRecord: ours (blue), raw limit (grey), peers (orange)");
         plot.Legend.IsVisible = false;
-        plot.SavePng(path, 1400, 650);
+        plot.SavePng(path, 1400, 760);
+    }
+
+    private static string ShortName(Result r)
+    {
+        var c = r.Contender;
+        return r.Role switch
+        {
+            Role.Raw => "raw",
+            Role.Peer when c.StartsWith("Akka", StringComparison.Ordinal) => "Akka.NET",
+            Role.Peer when c.StartsWith("Wolverine", StringComparison.Ordinal) => "Wolverine",
+            Role.Peer => c,
+            _ when c.Contains("1024 appenders", StringComparison.Ordinal) => "ours, 1024 appenders",
+            _ when c.Contains("linger.ms=5", StringComparison.Ordinal) => "ours, linger 5 ms",
+            _ when c.Contains("bucket by bucket", StringComparison.Ordinal) => "ours, bucket by bucket",
+            _ => "ours",
+        };
     }
 }
