@@ -8,21 +8,25 @@ internal static class KafkaTestSettings
 {
     public static KafkaPublisherOptions Publisher(KafkaMockCluster cluster, TimeSpan? publishTimeout = null)
     {
-        var options = new KafkaPublisherOptions
-        {
-            BootstrapServers = cluster.BootstrapServers,
-            PublishTimeout = publishTimeout ?? TimeSpan.FromSeconds(30),
-            Source = "/tests/kafka",
-            Type = "tests.event",
-            ContentType = "application/json",
-        };
+        var options = new KafkaPublisherOptions();
+        Publisher(options, cluster.BootstrapServers, publishTimeout ?? TimeSpan.FromSeconds(30));
+        return options;
+    }
+
+    /// <summary>Sets <paramref name="options"/> as <see cref="Publisher(KafkaMockCluster, TimeSpan?)"/> does: for <c>UseKafka</c>, and for a child process that only knows the address.</summary>
+    public static void Publisher(KafkaPublisherOptions options, string bootstrapServers, TimeSpan publishTimeout)
+    {
+        options.BootstrapServers = bootstrapServers;
+        options.PublishTimeout = publishTimeout;
+        options.Source = "/tests/kafka";
+        options.Type = "tests.event";
+        options.ContentType = "application/json";
         options.ProducerSettings["reconnect.backoff.ms"] = "50";
         options.ProducerSettings["reconnect.backoff.max.ms"] = "500";
         options.ProducerSettings["retry.backoff.ms"] = "50";
         options.ProducerSettings["retry.backoff.max.ms"] = "500";
         options.ProducerSettings["topic.metadata.refresh.interval.ms"] = "1000";
         options.ProducerSettings["linger.ms"] = "2";
-        return options;
     }
 
     public static void Consumer(KafkaConsumerOptions options, KafkaMockCluster cluster, string topic, string groupId)

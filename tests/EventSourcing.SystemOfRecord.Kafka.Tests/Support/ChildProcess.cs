@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace EventSourcing.SystemOfRecord.Kafka.Tests.Support;
+
+/// <summary>
+/// This test assembly doubles as an application, so that a fault test can kill a real process with SIGKILL:
+/// <c>dotnet exec EventSourcing.SystemOfRecord.Kafka.Tests.dll record &lt;sqlite file&gt; &lt;bootstrap servers&gt; &lt;topic&gt; &lt;appenders&gt;</c>
+/// runs a <see cref="RecordingApp"/> and appends events until it is killed, printing <c>appended N</c> every 100 published events.
+/// </summary>
+internal sealed class ChildProcess : IDisposable
+{
+    private const string Command = "record";
+
+    private readonly Process _process;
+    private readonly StringBuilder _errors = new();
+    private int _appended;
+
+    private ChildProcess(Process process) => _process = process;
+
+    /// <summary>Events the child reported appended and published.</summary>
+    public int Appended => Volatile.Read(ref _appended);
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>What the child wrote to stderr so far, for failure messages.</summary>
+    public string Errors
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return _errors.ToString();
+            }
+        }
+    }
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is not [Command, var file, var bootstrapServers, var topic, var appendersText])
+        {
+            await Console.Error.WriteLineAsync($"usage: {Command} <sqlite file> <bootstrap servers> <topic> <appenders>");
+            return 2;
+        }
+
+        var appenders = int.Parse(appendersText, CultureInfo.InvariantCulture);
+
+        // Linger keeps each batch in the producer for a while, so a kill finds recorded events that never left the process.
+        await using var app = await RecordingApp.StartAsync(new RecordingAppSettings(file, bootstrapServers, topic) { LingerMs = 200 });
+
+        // Never outlive the test: stop when the parent goes away (stdin closes) or after two minutes.
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        _ = Task.Run(async () =>
+        {
+            await Console.In.ReadToEndAsync();
+            await stop.CancelAsync();
+        });
+
+        var appended = 0;
+        await Task.WhenAll(Enumerable.Range(0, appenders).Select(a => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    await app.System.AppendAsync($"{{\"appender\":{a},\"n\":{i}}}", key: $"key-{a % 16}");
+                }
+                catch (EventPublishException)
+                {
+                    continue; // recorded; publish recovery publishes it
+                }
+
+                var n = Interlocked.Increment(ref appended);
+                if (n % 100 == 0)
+                {
+                    Console.WriteLine($"appended {n}");
+                }
+            }
+        })));
+        return 1; // only when nobody killed it
+    }
+
+    /// <summary>Starts this assembly as a recording application on <paramref name="file"/>.</summary>
+    public static ChildProcess Start(string file, string bootstrapServers, string topic, int appenders)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "exec", typeof(ChildProcess).Assembly.Location, Command, file, bootstrapServers, topic, appenders.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = new Process { StartInfo = start };
+        var child = new ChildProcess(process);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line && line.StartsWith("appended ", StringComparison.Ordinal))
+            {
+                var n = int.Parse(line["appended ".Length..], CultureInfo.InvariantCulture);
+                InterlockedMax(ref child._appended, n);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                lock (child._errors)
+                {
+                    child._errors.AppendLine(line);
+                }
+            }
+        };
+
+        if (!process.Start())
+        {
+            throw new InvalidOperationException("Could not start the child process.");
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>SIGKILL: the process gets no chance to flush, persist or say goodbye.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: false);
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}
