@@ -102,6 +102,12 @@ internal sealed partial class PublishRecoveryService : BackgroundService
             _tracker.BeginRecovery(watermark);
             Log.StartupRecoveryScheduled(_logger, _options.InstanceName, watermark, end);
         }
+        else
+        {
+            // First start under this name: persist a watermark now, so a crash before the first round still
+            // leaves a point that the next start republishes from.
+            await PersistWatermarkAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />

@@ -140,6 +140,16 @@ public class PublishRecoveryServiceTests
     }
 
     [Test]
+    public async Task PrepareAsync_FirstStart_PersistsAWatermarkBeforeAnyRound()
+    {
+        var service = _provider.GetRequiredService<PublishRecoveryService>();
+
+        await service.PrepareAsync(CancellationToken.None);
+
+        Assert.That(await _store.ReadCheckpointAsync("publish-watermark/app-1"), Is.EqualTo(CurrentBucket().ToString("O")));
+    }
+
+    [Test]
     public async Task HealthCheck_LagPastThreshold_Unhealthy()
     {
         var sor = _provider.GetRequiredService<SystemOfRecord>();
