@@ -163,7 +163,7 @@ internal static class Program
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    /// <summary>docs/benchmarks under the repository root (the folder that holds the .sln), else under the current folder.</summary>
+    /// <summary>tests/EventSourcing.SystemOfRecord.Benchmarks/Results under the repository root (the folder that holds the .sln), else Results under the current folder.</summary>
     private static string DefaultOutput()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
@@ -172,11 +172,11 @@ internal static class Program
             {
                 if (File.Exists(Path.Combine(dir.FullName, "EventSourcing.SystemOfRecord.sln")))
                 {
-                    return Path.Combine(dir.FullName, "docs", "benchmarks");
+                    return Path.Combine(dir.FullName, "tests", "EventSourcing.SystemOfRecord.Benchmarks", "Results");
                 }
             }
         }
 
-        return Path.Combine(Directory.GetCurrentDirectory(), "docs", "benchmarks");
+        return Path.Combine(Directory.GetCurrentDirectory(), "Results");
     }
 }
