@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -102,8 +103,44 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
     /// <inheritdoc cref="AppendAsync(string, string?, string?, IReadOnlyDictionary{string, string}?, CancellationToken)"/>
     public RecordedEvent Append(string message, string? key = null, string? topic = null, IReadOnlyDictionary<string, string>? headers = null)
     {
-        var pending = AppendAsync(message, key, topic, headers);
-        return pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+        // A path of its own rather than AppendAsync().GetResult(): this thread waits on the store's and the publisher's
+        // tasks directly, so no continuation needs a free thread-pool thread (many blocking callers would starve the pool).
+        var headerCopy = ValidateAppend(message, ref topic, headers);
+        ThrowIfDisposed();
+        Wait(EnsureInitializedAsync(CancellationToken.None));
+        var recorded = NewEvent(topic, key, message, headerCopy);
+        try
+        {
+            using (SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.append"))
+            {
+                Wait(Store.AppendAsync(recorded, CancellationToken.None));
+            }
+        }
+        catch
+        {
+            _tracker?.Release(recorded.TimeBucket); // not recorded, so nothing to publish
+            throw;
+        }
+
+        SystemOfRecordDiagnostics.EventsAppended.Add(1);
+        try
+        {
+            if (_tracker is null)
+            {
+                Wait(Publisher.PublishAsync(recorded, CancellationToken.None));
+            }
+            else
+            {
+                PublishWithinTimeout(recorded);
+            }
+        }
+        catch (Exception ex)
+        {
+            throw PublishFailed(recorded, ex);
+        }
+
+        Published(recorded);
+        return recorded;
     }
 
     /// <summary>
@@ -131,28 +168,23 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         var recorded = await RecordAsync(message, key, topic, headers, cancellationToken).ConfigureAwait(false);
-        var tracker = _tracker;
         try
         {
-            if (tracker is null)
+            if (_tracker is null)
             {
                 await Publisher.PublishAsync(recorded, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 await PublishWithinTimeoutAsync(recorded, cancellationToken).ConfigureAwait(false);
-                tracker.Release(recorded.TimeBucket);
             }
         }
         catch (Exception ex)
         {
-            tracker?.Defer(recorded.TimeBucket);
-            SystemOfRecordDiagnostics.PublishFailures.Add(1);
-            Log.PublishFailed(_logger, ex, recorded.EventId, recorded.TimeBucket);
-            throw new EventPublishException(recorded, ex, recoveryScheduled: tracker is not null);
+            throw PublishFailed(recorded, ex);
         }
 
-        SystemOfRecordDiagnostics.EventsPublished.Add(1);
+        Published(recorded);
         return recorded;
     }
 
@@ -272,6 +304,32 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
 
     private async ValueTask<RecordedEvent> RecordAsync(string message, string? key, string? topic, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
     {
+        var headerCopy = ValidateAppend(message, ref topic, headers);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+
+        var recorded = NewEvent(topic, key, message, headerCopy);
+        try
+        {
+            using (SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.append"))
+            {
+                await Store.AppendAsync(recorded, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            _tracker?.Release(recorded.TimeBucket); // not recorded, so nothing to publish
+            throw;
+        }
+
+        SystemOfRecordDiagnostics.EventsAppended.Add(1);
+        return recorded;
+    }
+
+    /// <summary>Checks an append's input before anything is written; returns a copy of the headers.</summary>
+    private Dictionary<string, string>? ValidateAppend(string message, [NotNull] ref string? topic, IReadOnlyDictionary<string, string>? headers)
+    {
         ArgumentNullException.ThrowIfNull(message);
         topic ??= _defaultTopic;
         if (string.IsNullOrWhiteSpace(topic))
@@ -284,36 +342,86 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
             ThrowHelper.ThrowArgument(nameof(message), $"The message is {Encoding.UTF8.GetByteCount(message)} UTF-8 bytes; the limit (SystemOfRecordOptions.MaxMessageBytes) is {_maxMessageBytes}.");
         }
 
-        var headerCopy = CopyHeaders(headers);
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
-        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-
-        // With publish recovery on, the tracker issues the id so the watermark can never pass this event's bucket.
-        var (eventId, bucket) = _tracker?.Issue(_ids, _incrementTicks) ?? NextId();
-        var recorded = new RecordedEvent(bucket, eventId, topic, key, message, headerCopy);
-        try
-        {
-            using (SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.append"))
-            {
-                await Store.AppendAsync(recorded, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            _tracker?.Release(bucket); // not recorded, so nothing to publish
-            throw;
-        }
-
-        SystemOfRecordDiagnostics.EventsAppended.Add(1);
-        return recorded;
+        return CopyHeaders(headers);
     }
+
+    /// <summary>A new event with the next id; with publish recovery on, the tracker issues the id so the watermark can never pass its bucket.</summary>
+    private RecordedEvent NewEvent(string topic, string? key, string message, Dictionary<string, string>? headers)
+    {
+        var (eventId, bucket) = _tracker?.Issue(_ids, _incrementTicks) ?? NextId();
+        return new RecordedEvent(bucket, eventId, topic, key, message, headers);
+    }
+
+    private void Published(RecordedEvent recorded)
+    {
+        _tracker?.Release(recorded.TimeBucket);
+        SystemOfRecordDiagnostics.EventsPublished.Add(1);
+    }
+
+    private EventPublishException PublishFailed(RecordedEvent recorded, Exception exception)
+    {
+        _tracker?.Defer(recorded.TimeBucket);
+        SystemOfRecordDiagnostics.PublishFailures.Add(1);
+        Log.PublishFailed(_logger, exception, recorded.EventId, recorded.TimeBucket);
+        return new EventPublishException(recorded, exception, recoveryScheduled: _tracker is not null);
+    }
+
+    /// <summary>Blocks on <paramref name="pending"/>; a blocking wait on a task completes inline, needing no pool thread.</summary>
+    private static void Wait(ValueTask pending)
+    {
+        if (pending.IsCompleted)
+        {
+            pending.GetAwaiter().GetResult();
+        }
+        else
+        {
+            pending.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static void Wait(Task pending) => pending.GetAwaiter().GetResult();
 
     private (TimeUuid Id, DateTime Bucket) NextId()
     {
         var id = _ids.Next();
         return (id, TimeBuckets.Floor(id.GetTimestamp().UtcDateTime, _incrementTicks));
     }
+
+    private void PublishWithinTimeout(RecordedEvent recorded)
+    {
+        using var timeout = new CancellationTokenSource(_publishTimeout, _timeProvider);
+        var publish = Publisher.PublishAsync(recorded, timeout.Token).AsTask();
+        if (!publish.IsCompleted)
+        {
+            try
+            {
+                publish.Wait(timeout.Token); // bounds the wait even for a publisher that ignores its token
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (AggregateException)
+            {
+            }
+        }
+
+        try
+        {
+            if (!publish.IsCompleted)
+            {
+                throw new OperationCanceledException(timeout.Token);
+            }
+
+            publish.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw PublishTimedOut();
+        }
+    }
+
+    private TimeoutException PublishTimedOut() =>
+        new($"The publisher did not acknowledge the event within {_publishTimeout} (PublishRecoveryOptions.PublishTimeout).");
 
     private async ValueTask PublishWithinTimeoutAsync(RecordedEvent recorded, CancellationToken cancellationToken)
     {
@@ -326,7 +434,7 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"The publisher did not acknowledge the event within {_publishTimeout} (PublishRecoveryOptions.PublishTimeout).");
+            throw PublishTimedOut();
         }
     }
 

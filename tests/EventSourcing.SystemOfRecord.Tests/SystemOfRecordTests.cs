@@ -140,6 +140,51 @@ public class SystemOfRecordTests
     }
 
     [Test]
+    public async Task Append_PublisherFails_ThrowsEventPublishExceptionAndKeepsTheEvent()
+    {
+        var publisher = new Mock<IEventPublisher>();
+        publisher.Setup(p => p.PublishAsync(It.IsAny<RecordedEvent>(), It.IsAny<CancellationToken>()))
+            .Returns(async () => { await Task.Yield(); throw new InvalidOperationException("broker down"); });
+        using var sor = Create(publisher: publisher.Object);
+
+        var ex = Assert.Throws<EventPublishException>(() => sor.Append("m"));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(ex!.InnerException!.Message, Is.EqualTo("broker down"));
+            Assert.That(ex.RecoveryScheduled, Is.False);
+            Assert.That(await ToListAsync(sor.ReadBucketAsync(ex.Event.TimeBucket)), Is.EqualTo(new[] { ex.Event }));
+        });
+    }
+
+    [Test]
+    public void Append_StoreFails_NothingPublished()
+    {
+        var store = new Mock<IEventStore>();
+        store.Setup(s => s.AppendAsync(It.IsAny<RecordedEvent>(), It.IsAny<CancellationToken>()))
+            .Returns(async () => { await Task.Yield(); throw new IOException("disk full"); });
+        using var sor = Create(store: store.Object);
+
+        Assert.That(() => sor.Append("m"), Throws.InstanceOf<IOException>());
+        Assert.That(_published, Is.Empty);
+    }
+
+    [Test]
+    public async Task Append_ManyBlockingCallersOnPoolThreads_AllRecordedAndPublished()
+    {
+        using var sor = Create();
+
+        // Each caller blocks a pool thread; the synchronous path must not need another one to finish.
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => sor.Append($"m{i}"))));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_store.Count, Is.EqualTo(64));
+            Assert.That(_published.Select(e => e.Message), Is.EquivalentTo(Enumerable.Range(0, 64).Select(i => $"m{i}")));
+        });
+    }
+
+    [Test]
     public async Task AppendAsync_ClockStandsStill_IdsStillIncrease()
     {
         using var sor = Create();

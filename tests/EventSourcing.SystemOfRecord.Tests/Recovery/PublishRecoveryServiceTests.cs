@@ -87,6 +87,34 @@ public class PublishRecoveryServiceTests
     }
 
     [Test]
+    public async Task Append_PublisherHangs_BlockingCallReturnsWithinTimeoutAsDeferred()
+    {
+        var sor = _provider.GetRequiredService<SystemOfRecord>();
+        _publisher.Hang = true;
+
+        var ex = await DriveAsync(() => Task.Run(() =>
+        {
+            try
+            {
+                sor.Append("m");
+            }
+            catch (EventPublishException caught)
+            {
+                return caught;
+            }
+
+            throw new AssertionException("the append did not fail");
+        }));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex.RecoveryScheduled, Is.True);
+            Assert.That(ex.InnerException, Is.InstanceOf<TimeoutException>());
+            Assert.That(_provider.GetRequiredService<PublishTracker>().DeferredCount, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
     public async Task PrepareAsync_AfterCrash_RepublishesEverythingSinceTheWatermark()
     {
         // A previous process recorded these and died before publishing them.
