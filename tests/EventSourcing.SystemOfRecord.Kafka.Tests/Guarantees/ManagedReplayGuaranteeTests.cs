@@ -9,36 +9,18 @@ namespace EventSourcing.SystemOfRecord.Kafka.Tests.Guarantees;
 /// cancelled half-way resumes from its checkpoint, and nothing is published or applied twice.
 /// </summary>
 [TestFixture]
-public sealed class ManagedReplayGuaranteeTests
+public sealed class ManagedReplayGuaranteeTests : GuaranteeFixture
 {
-    private const int Partitions = 3;
     private const int Buckets = 40;
     private const int EventsPerBucket = 100;
     private const int Events = Buckets * EventsPerBucket;
-
-    private KafkaMockCluster _cluster = null!;
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _cluster = new KafkaMockCluster(brokers: 3);
-        _folder = new TempFolder();
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        _cluster.Dispose();
-        _folder.Dispose();
-    }
 
     [Test]
     public async Task RunReplayAsync_CancelledHalfWayThenResumed_PublishesAndAppliesEachEventOnce()
     {
         var topic = KafkaTestSettings.NewTopic("replay");
-        _cluster.CreateTopic(topic, Partitions);
-        var database = _folder.File("events.db");
+        Cluster.CreateTopic(topic, Partitions);
+        var database = Folder.File("events.db");
 
         // Recorded an hour ago, over 40 buckets, and never published to this topic (a downstream that lost everything).
         var first = DateTime.UtcNow.AddHours(-1);
@@ -54,8 +36,8 @@ public sealed class ManagedReplayGuaranteeTests
             }));
         }
 
-        await using var consumer = await IdempotentConsumer.StartAsync(_cluster, topic);
-        await using var app = await RecordingApp.StartAsync(new RecordingAppSettings(database, _cluster.BootstrapServers, topic));
+        await using var consumer = await IdempotentConsumer.StartAsync(Cluster, topic);
+        await using var app = await RecordingApp.StartAsync(new RecordingAppSettings(database, Cluster.BootstrapServers, topic));
         var sor = app.System;
         var to = first.AddTicks(RecordingApp.BucketIncrement.Ticks * Buckets);
         var options = new ManagedReplayOptions { MaxParallelism = 8 };
@@ -77,11 +59,11 @@ public sealed class ManagedReplayGuaranteeTests
         var stored = await StoreContents.ReadAllAsync(app.Store);
         var deliveredBefore = stored.Count(e => e.TimeBucket < checkpoint!.NextBucket
             || (e.TimeBucket == checkpoint.NextBucket && checkpoint.LastEventId is { } last && e.EventId <= last));
-        var onTopicAfterCancel = StoreContents.RecordsOnTopic(_cluster, topic, Partitions);
+        var onTopicAfterCancel = StoreContents.RecordsOnTopic(Cluster, topic, Partitions);
 
         var resumed = await sor.RunReplayAsync("lost-downstream", first, to, options);
         await Wait.UntilAsync(() => consumer.AppliedCount >= Events, TimeSpan.FromSeconds(60), $"the consumer applied all {Events} events");
-        var records = TopicReader.ReadAll(_cluster.BootstrapServers, topic, Partitions);
+        var records = TopicReader.ReadAll(Cluster.BootstrapServers, topic, Partitions);
         await Wait.UntilAsync(() => consumer.Deliveries >= records.Count, TimeSpan.FromSeconds(60), $"the consumer read all {records.Count} records");
         TestContext.Progress.WriteLine($"cancelled at bucket {checkpoint!.NextBucket:O} of {first:O} to {to:O}: {deliveredBefore} delivered before the stop, {resumed.EventsDelivered} after the resume");
 

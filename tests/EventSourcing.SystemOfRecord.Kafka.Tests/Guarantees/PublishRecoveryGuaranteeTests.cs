@@ -10,38 +10,20 @@ namespace EventSourcing.SystemOfRecord.Kafka.Tests.Guarantees;
 /// idempotent consumer applies each exactly once.
 /// </summary>
 [TestFixture]
-public sealed class PublishRecoveryGuaranteeTests
+public sealed class PublishRecoveryGuaranteeTests : GuaranteeFixture
 {
-    private const int Partitions = 3;
-
-    private KafkaMockCluster _cluster = null!;
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _cluster = new KafkaMockCluster(brokers: 3);
-        _folder = new TempFolder();
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        _cluster.Dispose();
-        _folder.Dispose();
-    }
 
     [Test]
     public async Task WithPublishRecovery_ProcessKilledMidStream_RestartPublishesEveryStoredEventAndEachIsAppliedOnce()
     {
         var topic = KafkaTestSettings.NewTopic("killed");
-        _cluster.CreateTopic(topic, Partitions);
-        var database = _folder.File("events.db");
-        await using var consumer = await IdempotentConsumer.StartAsync(_cluster, topic);
+        Cluster.CreateTopic(topic, Partitions);
+        var database = Folder.File("events.db");
+        await using var consumer = await IdempotentConsumer.StartAsync(Cluster, topic);
 
         // A real process records to SQLite and publishes to the cluster, 128 appends at a time, until SIGKILL.
         int exitCode;
-        using (var child = ChildProcess.Start(database, _cluster.BootstrapServers, topic, appenders: 128))
+        using (var child = ChildProcess.Start(database, Cluster.BootstrapServers, topic, appenders: 128))
         {
             await Wait.UntilAsync(() => child.Appended >= 1500 || child.HasExited, TimeSpan.FromSeconds(90), "the child process published 1500 events");
             Assert.That(child.HasExited, Is.False, () => "the child process ended on its own: " + child.Errors);
@@ -51,7 +33,7 @@ public sealed class PublishRecoveryGuaranteeTests
 
         var stored = await StoreContents.ReadAllAsync(database);
         var storedIds = stored.Select(e => e.EventId).ToHashSet();
-        var onTopicBefore = TopicReader.ReadAll(_cluster.BootstrapServers, topic, Partitions).Select(r => TimeUuid.Parse(r.Header("ce_id")!)).ToHashSet();
+        var onTopicBefore = TopicReader.ReadAll(Cluster.BootstrapServers, topic, Partitions).Select(r => TimeUuid.Parse(r.Header("ce_id")!)).ToHashSet();
         Assert.Multiple(() =>
         {
             Assert.That(exitCode, Is.EqualTo(128 + 9), "the child died of SIGKILL");
@@ -62,14 +44,14 @@ public sealed class PublishRecoveryGuaranteeTests
 
         // The same configuration restarts on the same file under the same instance name: its publish recovery
         // republishes everything from the watermark the killed process persisted.
-        await using (var restarted = await RecordingApp.StartAsync(new RecordingAppSettings(database, _cluster.BootstrapServers, topic)))
+        await using (var restarted = await RecordingApp.StartAsync(new RecordingAppSettings(database, Cluster.BootstrapServers, topic)))
         {
             await Wait.UntilAsync(() => consumer.AppliedCount >= storedIds.Count, TimeSpan.FromSeconds(60), $"the consumer applied the {storedIds.Count} stored events");
             Assert.That(await StoreContents.ReadAllAsync(restarted.Store), Has.Count.EqualTo(stored.Count), "the restart recorded nothing");
         }
 
         // Nothing publishes any more: the consumer reads the topic to its end.
-        var records = StoreContents.RecordsOnTopic(_cluster, topic, Partitions);
+        var records = StoreContents.RecordsOnTopic(Cluster, topic, Partitions);
         await Wait.UntilAsync(() => consumer.Deliveries >= records, TimeSpan.FromSeconds(60), $"the consumer read all {records} records");
         TestContext.Progress.WriteLine(
             $"killed after {stored.Count} recorded events, {onTopicBefore.Count} of them on the topic; after recovery {records} records, {consumer.Deliveries} deliveries, {consumer.Handler.DuplicateCount} duplicates skipped");
@@ -99,16 +81,16 @@ public sealed class PublishRecoveryGuaranteeTests
         var bound = publishTimeout + TimeSpan.FromSeconds(4);
 
         var topic = KafkaTestSettings.NewTopic("outage");
-        _cluster.CreateTopic(topic, Partitions);
-        await using var consumer = await IdempotentConsumer.StartAsync(_cluster, topic);
+        Cluster.CreateTopic(topic, Partitions);
+        await using var consumer = await IdempotentConsumer.StartAsync(Cluster, topic);
         await using var app = await RecordingApp.StartAsync(
-            new RecordingAppSettings(_folder.File("events.db"), _cluster.BootstrapServers, topic) { PublishTimeout = publishTimeout });
+            new RecordingAppSettings(Folder.File("events.db"), Cluster.BootstrapServers, topic) { PublishTimeout = publishTimeout });
 
         // Producer connected, topic known, consumer assigned and reading.
         await app.System.AppendAsync("{\"warm-up\":true}");
         await Wait.UntilAsync(() => consumer.AppliedCount == 1, TimeSpan.FromSeconds(30), "the consumer applied the warm-up event");
 
-        _cluster.SetBrokerDown();
+        Cluster.SetBrokerDown();
         var down = Stopwatch.StartNew();
         var durations = new TimeSpan[Events];
         int next = -1, deferred = 0, acknowledged = 0;
@@ -139,7 +121,7 @@ public sealed class PublishRecoveryGuaranteeTests
             await Task.Delay(outage - down.Elapsed);
         }
 
-        _cluster.SetBrokerUp();
+        Cluster.SetBrokerUp();
         var downFor = down.Elapsed;
 
         await Wait.UntilAsync(() => consumer.AppliedCount >= Events + 1, TimeSpan.FromSeconds(120), $"the consumer applied all {Events + 1} events");
@@ -150,7 +132,7 @@ public sealed class PublishRecoveryGuaranteeTests
         var stored = await StoreContents.ReadAllAsync(app.Store);
         await app.DisposeAsync(); // nothing publishes any more
 
-        var records = StoreContents.RecordsOnTopic(_cluster, topic, Partitions);
+        var records = StoreContents.RecordsOnTopic(Cluster, topic, Partitions);
         await Wait.UntilAsync(() => consumer.Deliveries >= records, TimeSpan.FromSeconds(60), $"the consumer read all {records} records");
         var slowest = durations.Max();
         TestContext.Progress.WriteLine(

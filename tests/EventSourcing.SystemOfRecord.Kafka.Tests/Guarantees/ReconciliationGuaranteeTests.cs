@@ -9,34 +9,16 @@ namespace EventSourcing.SystemOfRecord.Kafka.Tests.Guarantees;
 /// finds exactly those, and republishing the report makes the downstream whole.
 /// </summary>
 [TestFixture]
-public sealed class ReconciliationGuaranteeTests
+public sealed class ReconciliationGuaranteeTests : GuaranteeFixture
 {
-    private const int Partitions = 3;
     private const int Events = 3_000;
-
-    private KafkaMockCluster _cluster = null!;
-    private TempFolder _folder = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _cluster = new KafkaMockCluster(brokers: 3);
-        _folder = new TempFolder();
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        _cluster.Dispose();
-        _folder.Dispose();
-    }
 
     [Test]
     public async Task ReconcileAsync_RecordsDeletedOnBroker_FindsExactlyThoseAndRepublishMakesConsumerWhole()
     {
         var topic = KafkaTestSettings.NewTopic("deleted");
-        _cluster.CreateTopic(topic, Partitions);
-        await using var app = await RecordingApp.StartAsync(new RecordingAppSettings(_folder.File("events.db"), _cluster.BootstrapServers, topic));
+        Cluster.CreateTopic(topic, Partitions);
+        await using var app = await RecordingApp.StartAsync(new RecordingAppSettings(Folder.File("events.db"), Cluster.BootstrapServers, topic));
         var sor = app.System;
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(async () =>
@@ -49,17 +31,17 @@ public sealed class ReconciliationGuaranteeTests
         })));
 
         // Every event is acknowledged; then the broker loses the head of two partitions' logs.
-        var published = TopicReader.ReadAll(_cluster.BootstrapServers, topic, Partitions);
+        var published = TopicReader.ReadAll(Cluster.BootstrapServers, topic, Partitions);
         Assert.That(published, Has.Count.EqualTo(Events));
-        var marks = TopicReader.Watermarks(_cluster.BootstrapServers, topic, Partitions);
+        var marks = TopicReader.Watermarks(Cluster.BootstrapServers, topic, Partitions);
         var cuts = new[] { marks[0].High / 2, marks[1].High / 3, 0 };
-        _cluster.DeleteRecords(topic, 0, cuts[0]);
-        _cluster.DeleteRecords(topic, 1, cuts[1]);
+        Cluster.DeleteRecords(topic, 0, cuts[0]);
+        Cluster.DeleteRecords(topic, 1, cuts[1]);
         var deleted = published.Where(r => r.Offset < cuts[r.Partition]).Select(r => TimeUuid.Parse(r.Header("ce_id")!)).ToHashSet();
         Assert.That(deleted, Has.Count.EqualTo(cuts.Sum()).And.Count.GreaterThan(0));
 
         // A downstream that starts now reads what the broker still holds.
-        await using var consumer = await IdempotentConsumer.StartAsync(_cluster, topic);
+        await using var consumer = await IdempotentConsumer.StartAsync(Cluster, topic);
         var survivors = Events - deleted.Count;
         await Wait.UntilAsync(() => consumer.Deliveries >= survivors, TimeSpan.FromSeconds(60), $"the consumer read the {survivors} surviving records");
 
@@ -80,7 +62,7 @@ public sealed class ReconciliationGuaranteeTests
 
         var republished = await sor.RepublishAsync(report);
         await Wait.UntilAsync(() => consumer.AppliedCount >= Events, TimeSpan.FromSeconds(60), $"the consumer applied all {Events} events");
-        var records = StoreContents.RecordsOnTopic(_cluster, topic, Partitions);
+        var records = StoreContents.RecordsOnTopic(Cluster, topic, Partitions);
         await Wait.UntilAsync(() => consumer.Deliveries >= records, TimeSpan.FromSeconds(60), $"the consumer read all {records} records");
         var after = await sor.ReconcileAsync(from, to, consumer.IdsInBucket(sor));
 
