@@ -85,19 +85,7 @@ public sealed partial class CassandraProcessedEventLog : IProcessedEventLog, IAs
         _insert = $"INSERT INTO {_table} (event_id) VALUES (?) USING TTL ?";
         _select = $"SELECT event_id FROM {_table} WHERE event_id = ?";
         _cluster = new CqlCluster(
-            new CqlClientSettings
-            {
-                ContactPoints = [.. options.ContactPoints],
-                Port = options.Port,
-                UserName = options.UserName,
-                Password = options.Password,
-                Tls = options.Tls,
-                ConnectTimeout = options.ConnectTimeout,
-                RequestTimeout = options.RequestTimeout,
-                MaxRetries = options.MaxRetries,
-                RetryDelay = options.RetryDelay,
-                TimeProvider = _timeProvider,
-            },
+            options.ToClientSettings(_timeProvider),
             _logger);
     }
 

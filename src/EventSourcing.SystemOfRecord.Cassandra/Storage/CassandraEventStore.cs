@@ -40,19 +40,7 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _cql = new CassandraStatements(settings.Keyspace, settings.Table, settings.ShardCount);
         _cluster = new CqlCluster(
-            new CqlClientSettings
-            {
-                ContactPoints = [.. settings.ContactPoints],
-                Port = settings.Port,
-                UserName = settings.UserName,
-                Password = settings.Password,
-                Tls = settings.Tls,
-                ConnectTimeout = settings.ConnectTimeout,
-                RequestTimeout = settings.RequestTimeout,
-                MaxRetries = settings.MaxRetries,
-                RetryDelay = settings.RetryDelay,
-                TimeProvider = timeProvider ?? TimeProvider.System,
-            },
+            settings.ToClientSettings(_timeProvider),
             _logger);
     }
 

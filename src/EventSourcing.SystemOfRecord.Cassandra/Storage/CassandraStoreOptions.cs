@@ -92,4 +92,19 @@ public sealed class CassandraStoreOptions
     /// <summary>The first retry delay; it doubles per retry, with jitter.</summary>
     /// <value>The default is 100 milliseconds.</value>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The client settings these options describe; the store and the processed-event log both connect with them.</summary>
+    internal Client.CqlClientSettings ToClientSettings(TimeProvider timeProvider) => new()
+    {
+        ContactPoints = [.. ContactPoints],
+        Port = Port,
+        UserName = UserName,
+        Password = Password,
+        Tls = Tls,
+        ConnectTimeout = ConnectTimeout,
+        RequestTimeout = RequestTimeout,
+        MaxRetries = MaxRetries,
+        RetryDelay = RetryDelay,
+        TimeProvider = timeProvider,
+    };
 }
