@@ -6,45 +6,19 @@ namespace EventSourcing.SystemOfRecord.Tests.Storage;
 /// <c>public sealed class SqliteCheckpointStoreContractTests : CheckpointStoreContractTests&lt;SqliteStoreFixture&gt;;</c>
 /// </summary>
 [TestFixture]
-public abstract class CheckpointStoreContractTests<TFixture>
+public abstract class CheckpointStoreContractTests<TFixture> : StoreContractTests<TFixture>
     where TFixture : IEventStoreFixture, new()
 {
     private static readonly TimeSpan Increment = TimeSpan.FromSeconds(15);
 
-    private readonly List<IEventStore> _opened = [];
-    private TFixture _fixture = default!;
-    private IEventStore _store = default!;
     private ICheckpointStore _checkpoints = default!;
 
     [SetUp]
-    public async Task SetUpStore()
+    public async Task SetUpCheckpoints()
     {
-        _fixture = new TFixture();
-        _store = await _fixture.CreateStoreAsync();
-        _opened.Add(_store);
-        await _store.EnsureCreatedAsync(Increment);
-        _checkpoints = _store as ICheckpointStore
-            ?? throw new InvalidOperationException($"{_store.GetType().Name} does not implement ICheckpointStore.");
-    }
-
-    [TearDown]
-    public async Task TearDownStore()
-    {
-        foreach (var store in _opened.Distinct())
-        {
-            switch (store)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
-        }
-
-        _opened.Clear();
-        await _fixture.DisposeAsync();
+        await Store.EnsureCreatedAsync(Increment);
+        _checkpoints = Store as ICheckpointStore
+            ?? throw new InvalidOperationException($"{Store.GetType().Name} does not implement ICheckpointStore.");
     }
 
     [Test]
@@ -75,8 +49,7 @@ public abstract class CheckpointStoreContractTests<TFixture>
     {
         await _checkpoints.WriteCheckpointAsync("publish-watermark", "2024-06-01T10:00:15.0000000Z");
 
-        var reopened = await _fixture.OpenSameStoreAsync(_store);
-        _opened.Add(reopened);
+        var reopened = await OpenSameAsync();
 
         Assert.That(await ((ICheckpointStore)reopened).ReadCheckpointAsync("publish-watermark"), Is.EqualTo("2024-06-01T10:00:15.0000000Z"));
     }

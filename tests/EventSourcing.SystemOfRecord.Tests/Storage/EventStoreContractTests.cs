@@ -16,27 +16,24 @@ public interface IEventStoreFixture : IAsyncDisposable
 }
 
 /// <summary>
-/// What every <see cref="IEventStore"/> does. A store's test project subclasses it in one line:
-/// <c>public sealed class SqliteEventStoreContractTests : EventStoreContractTests&lt;SqliteStoreFixture&gt;;</c>
-/// (link this file into the test project with a <c>Compile Include</c>).
+/// The life cycle the store contracts share: a new store from <typeparamref name="TFixture"/> before each test, every
+/// store a test opened disposed after it.
 /// </summary>
-[TestFixture]
-public abstract class EventStoreContractTests<TFixture>
+public abstract class StoreContractTests<TFixture>
     where TFixture : IEventStoreFixture, new()
 {
-    private static readonly TimeSpan Increment = TimeSpan.FromSeconds(15);
-    private static readonly DateTime Origin = new(2024, 3, 1, 12, 0, 0, DateTimeKind.Utc);
-
     private readonly List<IEventStore> _opened = [];
     private TFixture _fixture = default!;
-    private IEventStore _store = default!;
+
+    /// <summary>The store under test, new for each test.</summary>
+    protected IEventStore Store { get; private set; } = default!;
 
     [SetUp]
     public async Task SetUpStore()
     {
         _fixture = new TFixture();
-        _store = await _fixture.CreateStoreAsync();
-        _opened.Add(_store);
+        Store = await _fixture.CreateStoreAsync();
+        _opened.Add(Store);
     }
 
     [TearDown]
@@ -59,15 +56,36 @@ public abstract class EventStoreContractTests<TFixture>
         await _fixture.DisposeAsync();
     }
 
+    /// <summary>Another instance over the same data, as a restart or a second process would open it.</summary>
+    protected async Task<IEventStore> OpenSameAsync()
+    {
+        var store = await _fixture.OpenSameStoreAsync(Store);
+        _opened.Add(store);
+        return store;
+    }
+}
+
+/// <summary>
+/// What every <see cref="IEventStore"/> does. A store's test project subclasses it in one line:
+/// <c>public sealed class SqliteEventStoreContractTests : EventStoreContractTests&lt;SqliteStoreFixture&gt;;</c>
+/// (link this file into the test project with a <c>Compile Include</c>).
+/// </summary>
+[TestFixture]
+public abstract class EventStoreContractTests<TFixture> : StoreContractTests<TFixture>
+    where TFixture : IEventStoreFixture, new()
+{
+    private static readonly TimeSpan Increment = TimeSpan.FromSeconds(15);
+    private static readonly DateTime Origin = new(2024, 3, 1, 12, 0, 0, DateTimeKind.Utc);
+
     [Test]
     public async Task AppendAsync_ThenReadBucket_ReturnsEveryField()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var headers = new Dictionary<string, string> { ["trace-id"] = "abc", ["tenant"] = "7" };
         var appended = Event(Origin.AddSeconds(3), "{\"order\":42}", key: "order-42", topic: "orders", headers: headers);
 
-        await _store.AppendAsync(appended);
-        var read = await ReadAsync(_store, appended.TimeBucket);
+        await Store.AppendAsync(appended);
+        var read = await ReadAsync(Store, appended.TimeBucket);
 
         Assert.That(read, Has.Count.EqualTo(1));
         var only = read[0];
@@ -88,11 +106,11 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task AppendAsync_NullKeyAndNoHeaders_ReadBackAsNullAndEmpty()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var appended = Event(Origin, "m");
 
-        await _store.AppendAsync(appended);
-        var only = (await ReadAsync(_store, appended.TimeBucket)).Single();
+        await Store.AppendAsync(appended);
+        var only = (await ReadAsync(Store, appended.TimeBucket)).Single();
 
         Assert.Multiple(() =>
         {
@@ -104,7 +122,7 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task ReadBucketAsync_EventsAppendedOutOfOrder_ReturnsEventIdOrder()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var random = new Random(7);
         var events = Enumerable.Range(0, 200)
             .Select(i => Event(Origin.AddTicks(random.NextInt64(0, Increment.Ticks)), $"m{i}"))
@@ -112,10 +130,10 @@ public abstract class EventStoreContractTests<TFixture>
 
         foreach (var e in events.OrderBy(_ => random.Next()))
         {
-            await _store.AppendAsync(e);
+            await Store.AppendAsync(e);
         }
 
-        var read = await ReadAsync(_store, Origin);
+        var read = await ReadAsync(Store, Origin);
 
         Assert.That(read.Select(e => e.EventId), Is.EqualTo(events.Select(e => e.EventId).Order()));
     }
@@ -123,16 +141,16 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task ReadBucketAsync_SameTimestampDifferentClockSequences_OrdersAsTimeUuidCompares()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
 
         // TimeUuid.Create(t) moves the clock sequence on at every call: equal timestamps, distinct ids.
         var events = Enumerable.Range(0, 50).Select(i => Event(Origin.AddSeconds(1), $"m{i}")).ToList();
         foreach (var e in events)
         {
-            await _store.AppendAsync(e);
+            await Store.AppendAsync(e);
         }
 
-        var read = await ReadAsync(_store, Origin);
+        var read = await ReadAsync(Store, Origin);
 
         Assert.That(read.Select(e => e.EventId), Is.EqualTo(events.Select(e => e.EventId).Order()));
     }
@@ -140,17 +158,17 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task ReadBucketAsync_NeighbourBuckets_AreIsolated()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var before = Event(Origin - TimeSpan.FromTicks(1), "before");
         var first = Event(Origin, "first");
         var last = Event(Origin + Increment - TimeSpan.FromTicks(1), "last");
         var after = Event(Origin + Increment, "after");
         foreach (var e in new[] { after, last, before, first })
         {
-            await _store.AppendAsync(e);
+            await Store.AppendAsync(e);
         }
 
-        var read = await ReadAsync(_store, Origin);
+        var read = await ReadAsync(Store, Origin);
 
         Assert.That(read.Select(e => e.Message), Is.EqualTo(new[] { "first", "last" }));
     }
@@ -158,10 +176,10 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task ReadBucketAsync_EmptyBucket_ReturnsNothing()
     {
-        await _store.EnsureCreatedAsync(Increment);
-        await _store.AppendAsync(Event(Origin, "elsewhere"));
+        await Store.EnsureCreatedAsync(Increment);
+        await Store.AppendAsync(Event(Origin, "elsewhere"));
 
-        var read = await ReadAsync(_store, Origin + Increment);
+        var read = await ReadAsync(Store, Origin + Increment);
 
         Assert.That(read, Is.Empty);
     }
@@ -170,19 +188,19 @@ public abstract class EventStoreContractTests<TFixture>
     public async Task ReadBucketAsync_LargeBucket_StreamsEveryEventInOrder()
     {
         const int count = 100_000;
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var ids = new TimeUuid[count];
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
         {
             var e = Event(Origin.AddTicks(i * (Increment.Ticks / count)), $"event {i}");
             ids[i] = e.EventId;
-            await _store.AppendAsync(e, ct);
+            await Store.AppendAsync(e, ct);
         });
 
         long seen = 0;
         TimeUuid? previous = null;
         var inOrder = true;
-        await foreach (var e in _store.ReadBucketAsync(Origin))
+        await foreach (var e in Store.ReadBucketAsync(Origin))
         {
             inOrder &= previous is null || previous.Value.CompareTo(e.EventId) < 0;
             previous = e.EventId;
@@ -199,16 +217,16 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task AppendAsync_ConcurrentAppenders_StoresEveryEventOnce()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var appended = new ConcurrentBag<RecordedEvent>();
         await Parallel.ForEachAsync(Enumerable.Range(0, 2_000), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
         {
             var e = Event(Origin.AddTicks(i), $"m{i}", key: $"k{i % 10}");
-            await _store.AppendAsync(e, ct);
+            await Store.AppendAsync(e, ct);
             appended.Add(e);
         });
 
-        var read = await ReadAsync(_store, Origin);
+        var read = await ReadAsync(Store, Origin);
 
         Assert.That(read.Select(e => e.EventId), Is.EqualTo(appended.Select(e => e.EventId).Order()));
     }
@@ -218,11 +236,11 @@ public abstract class EventStoreContractTests<TFixture>
     [TestCase("line1\nline2\r\n\t\"quoted\" 'single' \\ \0 nul")]
     public async Task AppendAsync_AnyMessageText_RoundTripsExactly(string message)
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var appended = Event(Origin, message, key: "ключ-🔑");
 
-        await _store.AppendAsync(appended);
-        var only = (await ReadAsync(_store, Origin)).Single();
+        await Store.AppendAsync(appended);
+        var only = (await ReadAsync(Store, Origin)).Single();
 
         Assert.Multiple(() =>
         {
@@ -234,7 +252,7 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task AppendAsync_Headers_RoundTripByContent()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var headers = new Dictionary<string, string>
         {
             ["empty"] = "",
@@ -244,8 +262,8 @@ public abstract class EventStoreContractTests<TFixture>
         };
         var appended = Event(Origin, "m", headers: headers);
 
-        await _store.AppendAsync(appended);
-        var only = (await ReadAsync(_store, Origin)).Single();
+        await Store.AppendAsync(appended);
+        var only = (await ReadAsync(Store, Origin)).Single();
 
         Assert.That(only.Headers, Is.EquivalentTo(headers));
     }
@@ -253,9 +271,9 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task GetBucketIncrementAsync_BeforeAndAfterCreation_ReturnsNullThenIncrement()
     {
-        var before = await _store.GetBucketIncrementAsync();
-        await _store.EnsureCreatedAsync(Increment);
-        var after = await _store.GetBucketIncrementAsync();
+        var before = await Store.GetBucketIncrementAsync();
+        await Store.EnsureCreatedAsync(Increment);
+        var after = await Store.GetBucketIncrementAsync();
 
         Assert.Multiple(() =>
         {
@@ -267,8 +285,8 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task EnsureCreatedAsync_SameIncrementAgain_KeepsEvents()
     {
-        await _store.EnsureCreatedAsync(Increment);
-        await _store.AppendAsync(Event(Origin, "kept"));
+        await Store.EnsureCreatedAsync(Increment);
+        await Store.AppendAsync(Event(Origin, "kept"));
         var reopened = await OpenSameAsync();
 
         await reopened.EnsureCreatedAsync(Increment);
@@ -284,7 +302,7 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task EnsureCreatedAsync_OtherIncrement_ThrowsMismatchNamingBoth()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var reopened = await OpenSameAsync();
 
         var ex = Assert.ThrowsAsync<BucketIncrementMismatchException>(async () => await reopened.EnsureCreatedAsync(TimeSpan.FromSeconds(30)));
@@ -300,7 +318,7 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task ReadRangeAsync_SeveralBuckets_OrdersByBucketThenIdAndExcludesEnd()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var events = new List<RecordedEvent>();
         for (var bucket = 0; bucket < 5; bucket++)
         {
@@ -312,11 +330,11 @@ public abstract class EventStoreContractTests<TFixture>
 
         foreach (var e in events.OrderByDescending(e => e.EventId))
         {
-            await _store.AppendAsync(e);
+            await Store.AppendAsync(e);
         }
 
         var read = new List<RecordedEvent>();
-        await foreach (var e in _store.ReadRangeAsync(Origin + Increment, Origin + (Increment * 4)))
+        await foreach (var e in Store.ReadRangeAsync(Origin + Increment, Origin + (Increment * 4)))
         {
             read.Add(e);
         }
@@ -331,14 +349,14 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task ReadRangeAsync_MostlyEmptyRange_ReturnsOnlyStoredEvents()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         var early = Event(Origin, "early");
         var late = Event(Origin.AddDays(20), "late");
-        await _store.AppendAsync(late);
-        await _store.AppendAsync(early);
+        await Store.AppendAsync(late);
+        await Store.AppendAsync(early);
 
         var read = new List<string>();
-        await foreach (var e in _store.ReadRangeAsync(Origin.AddDays(-1), Origin.AddDays(30)))
+        await foreach (var e in Store.ReadRangeAsync(Origin.AddDays(-1), Origin.AddDays(30)))
         {
             read.Add(e.Message);
         }
@@ -349,10 +367,10 @@ public abstract class EventStoreContractTests<TFixture>
     [Test]
     public async Task ReadBucketAsync_Cancelled_StopsWithOperationCanceled()
     {
-        await _store.EnsureCreatedAsync(Increment);
+        await Store.EnsureCreatedAsync(Increment);
         for (var i = 0; i < 10; i++)
         {
-            await _store.AppendAsync(Event(Origin.AddTicks(i), $"m{i}"));
+            await Store.AppendAsync(Event(Origin.AddTicks(i), $"m{i}"));
         }
 
         using var cts = new CancellationTokenSource();
@@ -360,20 +378,13 @@ public abstract class EventStoreContractTests<TFixture>
 
         Assert.That(async () =>
         {
-            await foreach (var e in _store.ReadBucketAsync(Origin, cts.Token))
+            await foreach (var e in Store.ReadBucketAsync(Origin, cts.Token))
             {
                 seen++;
                 await cts.CancelAsync();
             }
         }, Throws.InstanceOf<OperationCanceledException>());
         Assert.That(seen, Is.LessThan(10));
-    }
-
-    private async Task<IEventStore> OpenSameAsync()
-    {
-        var store = await _fixture.OpenSameStoreAsync(_store);
-        _opened.Add(store);
-        return store;
     }
 
     private static async Task<List<RecordedEvent>> ReadAsync(IEventStore store, DateTime bucket)
