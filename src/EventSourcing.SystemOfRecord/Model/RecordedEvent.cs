@@ -48,6 +48,31 @@ public sealed record RecordedEvent
     /// <summary>Headers that travel with the event; empty, never <see langword="null"/>.</summary>
     public IReadOnlyDictionary<string, string> Headers { get; }
 
+    /// <summary>
+    /// The event's type name (a typed append stores the name its CLR type maps to; published as CloudEvents <c>type</c>),
+    /// or <see langword="null"/> for an untyped (string) append.
+    /// </summary>
+    public string? Type { get; init; }
+
+    /// <summary>The media type of <see cref="Message"/> (<c>application/json</c> for typed JSON events), or <see langword="null"/> when not known.</summary>
+    public string? ContentType { get; init; }
+
+    /// <summary>
+    /// The name of the application instance that appended the event (<see cref="SystemOfRecordOptions.InstanceName"/>): its
+    /// publish pipeline is the one that publishes it. Kept by the store, outside the message; <see langword="null"/> for
+    /// events stored before instances were recorded.
+    /// </summary>
+    public string? Instance { get; init; }
+
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the activity that appended the event, or <see langword="null"/>: publishes and replays
+    /// link to it, so an event can be followed back to the trace that created it.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The W3C <c>tracestate</c> that went with <see cref="TraceParent"/>, or <see langword="null"/>.</summary>
+    public string? TraceState { get; init; }
+
     /// <summary>Equal when every field is equal, headers compared by content.</summary>
     public bool Equals(RecordedEvent? other) =>
         other is not null
@@ -56,6 +81,11 @@ public sealed record RecordedEvent
         && Topic == other.Topic
         && Key == other.Key
         && Message == other.Message
+        && Type == other.Type
+        && ContentType == other.ContentType
+        && Instance == other.Instance
+        && TraceParent == other.TraceParent
+        && TraceState == other.TraceState
         && HeadersEqual(Headers, other.Headers);
 
     /// <inheritdoc />

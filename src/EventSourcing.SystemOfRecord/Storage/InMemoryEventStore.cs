@@ -9,7 +9,7 @@ namespace EventSourcing.SystemOfRecord;
 public sealed class InMemoryEventStore : IEventStore, ICheckpointStore
 {
     private readonly SortedDictionary<DateTime, List<RecordedEvent>> _buckets = [];
-    private readonly Dictionary<string, string> _checkpoints = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, string> _checkpoints = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private TimeSpan? _increment;
 
@@ -134,5 +134,63 @@ public sealed class InMemoryEventStore : IEventStore, ICheckpointStore
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> TryReplaceCheckpointAsync(string name, string? expected, string? value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var current = _checkpoints.TryGetValue(name, out var stored) ? stored : null;
+            if (!string.Equals(current, expected, StringComparison.Ordinal))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            if (value is null)
+            {
+                _checkpoints.Remove(name);
+            }
+            else
+            {
+                _checkpoints[name] = value;
+            }
+
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            _checkpoints.Remove(name);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<KeyValuePair<string, string>> ReadCheckpointsAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        KeyValuePair<string, string>[] snapshot;
+        lock (_gate)
+        {
+            snapshot = [.. _checkpoints.Where(c => c.Key.StartsWith(prefix, StringComparison.Ordinal))];
+        }
+
+        foreach (var checkpoint in snapshot)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return checkpoint;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
     }
 }

@@ -428,5 +428,14 @@ public class SystemOfRecordManagedReplayTests
 
         public ValueTask WriteCheckpointAsync(string name, string value, CancellationToken cancellationToken = default) =>
             Crashed ? ValueTask.CompletedTask : inner.WriteCheckpointAsync(name, value, cancellationToken);
+
+        public ValueTask<bool> TryReplaceCheckpointAsync(string name, string? expected, string? value, CancellationToken cancellationToken = default) =>
+            Crashed ? ValueTask.FromResult(true) : inner.TryReplaceCheckpointAsync(name, expected, value, cancellationToken);
+
+        public ValueTask DeleteCheckpointAsync(string name, CancellationToken cancellationToken = default) =>
+            Crashed ? ValueTask.CompletedTask : inner.DeleteCheckpointAsync(name, cancellationToken);
+
+        public IAsyncEnumerable<KeyValuePair<string, string>> ReadCheckpointsAsync(string prefix, CancellationToken cancellationToken = default) =>
+            inner.ReadCheckpointsAsync(prefix, cancellationToken);
     }
 }

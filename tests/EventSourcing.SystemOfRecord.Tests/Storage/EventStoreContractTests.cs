@@ -104,6 +104,52 @@ public abstract class EventStoreContractTests<TFixture> : StoreContractTests<TFi
     }
 
     [Test]
+    public async Task AppendAsync_TypeContentTypeInstanceAndTraceContext_ReadBackUnchanged()
+    {
+        await Store.EnsureCreatedAsync(Increment);
+        var appended = Event(Origin.AddSeconds(1), "{\"order\":42}", key: "order-42") with
+        {
+            Type = "orders.placed.v1",
+            ContentType = "application/json",
+            Instance = "orders-7",
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            TraceState = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
+        };
+
+        await Store.AppendAsync(appended);
+        var only = (await ReadAsync(Store, appended.TimeBucket)).Single();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(only, Is.EqualTo(appended));
+            Assert.That(only.Type, Is.EqualTo("orders.placed.v1"));
+            Assert.That(only.ContentType, Is.EqualTo("application/json"));
+            Assert.That(only.Instance, Is.EqualTo("orders-7"));
+            Assert.That(only.TraceParent, Is.EqualTo(appended.TraceParent));
+            Assert.That(only.TraceState, Is.EqualTo(appended.TraceState));
+        });
+    }
+
+    [Test]
+    public async Task AppendAsync_NoTypeInstanceOrTraceContext_ReadBackAsNull()
+    {
+        await Store.EnsureCreatedAsync(Increment);
+        var appended = Event(Origin, "m");
+
+        await Store.AppendAsync(appended);
+        var only = (await ReadAsync(Store, appended.TimeBucket)).Single();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(only.Type, Is.Null);
+            Assert.That(only.ContentType, Is.Null);
+            Assert.That(only.Instance, Is.Null);
+            Assert.That(only.TraceParent, Is.Null);
+            Assert.That(only.TraceState, Is.Null);
+        });
+    }
+
+    [Test]
     public async Task AppendAsync_NullKeyAndNoHeaders_ReadBackAsNullAndEmpty()
     {
         await Store.EnsureCreatedAsync(Increment);
