@@ -30,5 +30,8 @@ internal sealed class CqlClientSettings
 
     public TimeSpan SchemaAgreementTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The largest response frame body accepted; a larger one fails its request for good and closes the connection.</summary>
+    public int MaxFrameBodyBytes { get; init; } = Protocol.CqlFrameHeader.MaxBodyLength;
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -57,7 +57,7 @@ internal sealed partial class CqlConnection
             throw new CassandraConnectionException($"Could not connect to {endpoint}: {ex.Message}", ex);
         }
 
-        var connection = new CqlConnection(client, stream, endpoint, logger);
+        var connection = new CqlConnection(client, stream, endpoint, settings.MaxFrameBodyBytes, logger);
         connection.StartReadLoop();
         try
         {

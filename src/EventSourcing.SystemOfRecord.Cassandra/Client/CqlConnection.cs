@@ -23,13 +23,15 @@ internal sealed partial class CqlConnection : IAsyncDisposable
     private readonly PendingRequest?[] _pending = new PendingRequest?[MaxStreams];
     private readonly Stack<short> _freeStreams = new(MaxStreams);
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly int _maxBodyLength;
     private Task _readLoop = Task.CompletedTask;
     private Exception? _breakReason;
     private int _abandoned;
 
-    private CqlConnection(TcpClient client, Stream stream, string endpoint, ILogger logger)
+    private CqlConnection(TcpClient client, Stream stream, string endpoint, int maxBodyLength, ILogger logger)
     {
         _client = client;
+        _maxBodyLength = maxBodyLength;
         _stream = stream;
         _logger = logger;
         Endpoint = endpoint;

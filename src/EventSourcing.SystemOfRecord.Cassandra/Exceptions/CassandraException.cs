@@ -33,11 +33,17 @@ public sealed class CassandraConnectionException : CassandraException
     public override bool IsTransient => true;
 }
 
-/// <summary>The server broke the native protocol, or sent something this client does not understand.</summary>
+/// <summary>
+/// The server broke the native protocol, or sent something this client does not understand or accept (a frame over the
+/// size limit, a count larger than its frame, a type nested too deeply). The connection it came on is closed. Not transient.
+/// </summary>
 public sealed class CassandraProtocolException : CassandraException
 {
     internal CassandraProtocolException(string message, Exception? innerException = null)
         : base(message, innerException)
     {
     }
+
+    /// <summary>The declared body length of a response frame refused for its size; null for other protocol errors.</summary>
+    internal int? OversizedResponseBytes { get; init; }
 }

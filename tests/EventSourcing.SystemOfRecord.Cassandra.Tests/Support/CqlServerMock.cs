@@ -16,7 +16,9 @@ namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Support;
 /// REGISTER, QUERY, PREPARE, EXECUTE and BATCH for the CQL the store and the Python driver's check use, plus the
 /// system.local / system.peers rows a driver reads on connect. Faults: <see cref="StopAsync"/> (node down),
 /// <see cref="RestartAsync"/> (forgets prepared statements: UNPREPARED), <see cref="FailNext"/> (error responses),
-/// <see cref="ResponseDelay"/>, <see cref="DropConnections"/> and <see cref="DropConnectionAfterRequests"/>. INSERT ... USING TTL
+/// <see cref="ResponseDelay"/>, <see cref="DropConnections"/>, <see cref="DropConnectionAfterRequests"/>, a hostile node
+/// (<see cref="Hostility"/>: answers garbage, stops reading, closes mid-frame) and <see cref="RewriteResponse"/> (fuzzing).
+/// <see cref="RecordResponses"/> keeps every frame sent. INSERT ... USING TTL
 /// expires rows on the database's <see cref="CqlTestDatabase.Clock"/>.
 /// Message encoding here is written separately from the client's (only the [int]/[string] primitives are shared).
 /// </summary>
@@ -72,6 +74,21 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     /// <summary>Writes this node coordinated for a partition whose token another node owns.</summary>
     public int WritesForOtherNodes => Volatile.Read(ref _writesForOtherNodes);
+
+    /// <summary>How the node misbehaves once a connection is ready (after STARTUP and authentication).</summary>
+    public CqlHostility Hostility { get; set; }
+
+    /// <summary>
+    /// Replaces the answer to a statement (QUERY, PREPARE, EXECUTE, BATCH): given the request's opcode and body and the
+    /// frame the node would send (header included, stream id set), returns the bytes to send instead, or null to keep it.
+    /// </summary>
+    internal Func<CqlOpcode, byte[], byte[], byte[]?>? RewriteResponse { get; set; }
+
+    /// <summary>Whether <see cref="SentFrames"/> keeps the frames this node sends.</summary>
+    public bool RecordResponses { get; set; }
+
+    /// <summary>Every frame sent (header included) while <see cref="RecordResponses"/> is on, in order.</summary>
+    public ConcurrentQueue<byte[]> SentFrames { get; } = new();
 
     public int RequestCount(string opcode) => _requestCounts.TryGetValue(opcode, out var count) ? count : 0;
 
@@ -194,6 +211,12 @@ public sealed class CqlServerMock : IAsyncDisposable
             var writeLock = new SemaphoreSlim(1, 1);
             while (!cancellationToken.IsCancellationRequested)
             {
+                if (Hostility == CqlHostility.StopReading && session.Ready)
+                {
+                    // A stalled node: the connection stays open, nothing more is read, the socket buffers fill up.
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+
                 await stream.ReadExactlyAsync(header, cancellationToken);
                 var frame = CqlFrameHeader.Read(header);
                 var body = new byte[frame.Length];
@@ -221,13 +244,16 @@ public sealed class CqlServerMock : IAsyncDisposable
                     {
                         await Task.Delay(delay, cancellationToken);
                         var (opcode, response) = Handle(session, frame.Opcode, body);
-                        await WriteAsync(stream, writeLock, CqlFrameHeader.ResponseVersion, frame.Stream, opcode, response, cancellationToken);
+                        await AnswerAsync(socket, stream, writeLock, frame, body, opcode, response, cancellationToken);
                     }, cancellationToken);
                     continue;
                 }
 
                 var (responseOpcode, responseBody) = Handle(session, frame.Opcode, body);
-                await WriteAsync(stream, writeLock, CqlFrameHeader.ResponseVersion, frame.Stream, responseOpcode, responseBody, cancellationToken);
+                if (!await AnswerAsync(socket, stream, writeLock, frame, body, responseOpcode, responseBody, cancellationToken))
+                {
+                    return;
+                }
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or EndOfStreamException or System.Security.Authentication.AuthenticationException)
@@ -241,11 +267,50 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends the answer to a request, as a hostile node would when asked to; false when the connection was closed.</summary>
+    private async Task<bool> AnswerAsync(Socket socket, Stream stream, SemaphoreSlim writeLock, CqlFrameHeader request, byte[] requestBody, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
+    {
+        var frame = new byte[CqlFrameHeader.Size + body.Length];
+        new CqlFrameHeader(CqlFrameHeader.ResponseVersion, 0, request.Stream, opcode, body.Length).Write(frame);
+        body.WrittenSpan.CopyTo(frame.AsSpan(CqlFrameHeader.Size));
+        if (request.Opcode is CqlOpcode.Query or CqlOpcode.Prepare or CqlOpcode.Execute or CqlOpcode.Batch)
+        {
+            switch (Hostility)
+            {
+                case CqlHostility.AnswerGarbage:
+                    // Random bytes where a frame belongs, seeded by the request so that a run can be repeated.
+                    var random = new Random(request.Stream);
+                    frame = new byte[random.Next(1, 200)];
+                    random.NextBytes(frame);
+                    break;
+                case CqlHostility.CloseMidFrame:
+                    await WriteFrameAsync(stream, writeLock, frame.AsMemory(0, frame.Length / 2), cancellationToken);
+                    socket.Close();
+                    return false;
+            }
+
+            frame = RewriteResponse?.Invoke(request.Opcode, requestBody, frame) ?? frame;
+        }
+
+        if (RecordResponses)
+        {
+            SentFrames.Enqueue(frame);
+        }
+
+        await WriteFrameAsync(stream, writeLock, frame, cancellationToken);
+        return true;
+    }
+
     private static async Task WriteAsync(Stream stream, SemaphoreSlim writeLock, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
     {
         var frame = new byte[CqlFrameHeader.Size + body.Length];
         new CqlFrameHeader(version, 0, streamId, opcode, body.Length).Write(frame);
         body.WrittenSpan.CopyTo(frame.AsSpan(CqlFrameHeader.Size));
+        await WriteFrameAsync(stream, writeLock, frame, cancellationToken);
+    }
+
+    private static async Task WriteFrameAsync(Stream stream, SemaphoreSlim writeLock, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
         await writeLock.WaitAsync(cancellationToken);
         try
         {
@@ -718,6 +783,22 @@ public sealed class CqlServerMock : IAsyncDisposable
             return new QueryParameters { Consistency = consistency, Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState, Timestamp = timestamp };
         }
     }
+}
+
+/// <summary>How a <see cref="CqlServerMock"/> node misbehaves once a connection is ready.</summary>
+public enum CqlHostility
+{
+    /// <summary>Behaves.</summary>
+    None,
+
+    /// <summary>Answers every statement with random bytes.</summary>
+    AnswerGarbage,
+
+    /// <summary>Stops reading requests: a stalled node whose socket buffers fill up.</summary>
+    StopReading,
+
+    /// <summary>Sends half of the answer to a statement, then closes the connection.</summary>
+    CloseMidFrame,
 }
 
 /// <summary>An ERROR the test server answers with.</summary>
