@@ -95,13 +95,14 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     public async Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var failedHosts = new FailedHosts();
         if (!statement.IsIdempotent)
         {
-            return await ExecuteOnceAsync(statement, pagingState, cancellationToken).ConfigureAwait(false);
+            return await ExecuteOnceAsync(statement, pagingState, failedHosts, cancellationToken).ConfigureAwait(false);
         }
 
         return await _retry.ExecuteAsync(
-            async token => await ExecuteOnceAsync(statement, pagingState, token).ConfigureAwait(false),
+            async token => await ExecuteOnceAsync(statement, pagingState, failedHosts, token).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -119,14 +120,15 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var failedHosts = new FailedHosts();
         if (!statements.All(s => s.IsIdempotent))
         {
-            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), cancellationToken, RoutingToken(statements[0])).ConfigureAwait(false);
+            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), failedHosts, cancellationToken, RoutingToken(statements[0])).ConfigureAwait(false);
             return;
         }
 
         await _retry.ExecuteAsync(
-            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), token, RoutingToken(statements[0])).ConfigureAwait(false),
+            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), failedHosts, token, RoutingToken(statements[0])).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -178,31 +180,41 @@ internal sealed partial class CqlCluster : IAsyncDisposable
             return;
         }
 
+        // Best effort: one host that fails to close must not keep the others open.
         foreach (var host in _hosts)
         {
-            await host.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await host.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.HostDisposeFailed(_logger, ex, host.Endpoint);
+            }
         }
     }
 
     /// <summary>
     /// One attempt: the first node of the plan that accepts a connection runs the statement. Nodes that cannot be
-    /// connected to are marked down and the next is tried (nothing was sent to them).
+    /// connected to, or whose handshake is garbage, are marked down and the next is tried (nothing was sent to them).
+    /// A node whose connection fails while it runs the statement (broken, timed out, stalled) goes to the end of the
+    /// plan of the retries of this call, so that they fail over to another node.
     /// </summary>
-    private Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken) =>
-        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), cancellationToken, RoutingToken(statement));
+    private Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, FailedHosts failedHosts, CancellationToken cancellationToken) =>
+        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), failedHosts, cancellationToken, RoutingToken(statement));
 
-    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, CancellationToken cancellationToken, long? routingToken = null)
+    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, FailedHosts failedHosts, CancellationToken cancellationToken, long? routingToken = null)
     {
         List<string>? failures = null;
         Exception? lastError = null;
-        foreach (var host in QueryPlan(routingToken))
+        foreach (var host in failedHosts.Last(QueryPlan(routingToken)))
         {
             CqlConnection connection;
             try
             {
                 connection = await host.GetConnectionAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (CassandraConnectionException ex)
+            catch (CassandraException ex) when (ex is CassandraConnectionException or CassandraProtocolException)
             {
                 if (host.MarkDown())
                 {
@@ -219,7 +231,15 @@ internal sealed partial class CqlCluster : IAsyncDisposable
                 Log.HostUp(_logger, host.Endpoint);
             }
 
-            return await run(connection).ConfigureAwait(false);
+            try
+            {
+                return await run(connection).ConfigureAwait(false);
+            }
+            catch (CassandraConnectionException)
+            {
+                failedHosts.Add(host);
+                throw;
+            }
         }
 
         throw new CassandraConnectionException(

@@ -50,17 +50,26 @@ internal sealed partial class CqlConnection : IAsyncDisposable
     public bool IsBroken => Volatile.Read(ref _breakReason) is not null;
 
     /// <summary>
-    /// Sends a request and waits for its response. An ERROR response is thrown as its typed <see cref="CassandraException"/>.
+    /// Sends a request and waits for its response, all within <paramref name="timeout"/>: a free stream id, the write
+    /// lock, the socket write and the answer. An ERROR response is thrown as its typed <see cref="CassandraException"/>.
+    /// A write that does not finish in time (the node stopped reading) breaks the connection: part of the frame may be
+    /// on the wire, so nothing more can be sent on it.
     /// </summary>
     /// <param name="request">The request.</param>
     /// <param name="knownMetadata">Decodes rows the server sends without metadata.</param>
-    /// <param name="timeout">How long to wait for the response.</param>
-    /// <param name="cancellationToken">Cancels the wait; the request may still run on the server.</param>
+    /// <param name="timeout">How long the whole exchange may take.</param>
+    /// <param name="cancellationToken">Cancels the exchange; a request already sent may still run on the server.</param>
     public async Task<CqlResponse> SendAsync(CqlRequest request, CqlResultMetadata? knownMetadata, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ThrowIfBroken();
         var frame = request.ToFrame();
-        if (!await _slots.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await _slots.WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new CassandraConnectionException($"All {MaxStreams} stream ids to {Endpoint} stayed busy for {timeout}.");
         }
@@ -81,23 +90,29 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         else
         {
             frame.SetStream(stream);
-            await WriteFrameAsync(frame).ConfigureAwait(false);
+            if (!await WriteFrameAsync(frame, request.Opcode, timeout, deadline.Token).ConfigureAwait(false))
+            {
+                // Nothing was sent: the write lock stayed taken (by a write that breaks the connection when it times out).
+                Complete(stream);
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new CassandraConnectionException($"The connection to {Endpoint} stayed busy sending other requests for {timeout}.");
+            }
         }
 
         CqlResponse response;
         try
         {
-            response = await pending.Completion.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            response = await pending.Completion.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
-        catch (TimeoutException ex)
+        catch (OperationCanceledException ex)
         {
             Abandon(pending);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
             throw new CassandraConnectionException($"{Endpoint} did not answer a {request.Opcode} request within {timeout}.", ex);
-        }
-        catch (OperationCanceledException)
-        {
-            Abandon(pending);
-            throw;
         }
 
         if (response is ErrorResponse error)
@@ -182,22 +197,39 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         }
     }
 
-    private async Task WriteFrameAsync(CqlWriteBuffer frame)
+    /// <summary>
+    /// Writes a frame once the write lock is free. False when <paramref name="token"/> ended the wait for the lock
+    /// (nothing was sent); true once the write was tried: when it failed or did not finish in time, the connection is
+    /// broken and the request fails with it.
+    /// </summary>
+    private async Task<bool> WriteFrameAsync(CqlWriteBuffer frame, CqlOpcode opcode, TimeSpan timeout, CancellationToken token)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(frame.WrittenMemory, _shutdown.Token).ConfigureAwait(false);
-            await _stream.FlushAsync(_shutdown.Token).ConfigureAwait(false);
+            await _writeLock.WaitAsync(token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            Break(ex);
+            return false;
+        }
+
+        try
+        {
+            await _stream.WriteAsync(frame.WrittenMemory, token).ConfigureAwait(false);
+            await _stream.FlushAsync(token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Break(ex is OperationCanceledException
+                ? new CassandraConnectionException($"{Endpoint} did not take a {opcode} request within {timeout} (it may have stopped reading), or the caller gave up mid-write.", ex)
+                : ex);
         }
         finally
         {
             _writeLock.Release();
         }
+
+        return true;
     }
 
     /// <summary>Frees the stream id of a request answered or failed; null when it was already freed.</summary>

@@ -77,10 +77,23 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
             _connection = null;
         }
 
-        if (connection is { IsCompletedSuccessfully: true })
+        if (connection is null)
+        {
+            return;
+        }
+
+        if (connection.IsCompletedSuccessfully)
         {
             await connection.Result.DisposeAsync().ConfigureAwait(false);
+            return;
         }
+
+        // Still opening: close it once it opens, without making disposal wait for the handshake.
+        _ = connection.ContinueWith(
+            static opened => opened.Result.DisposeAsync().AsTask(),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default).Unwrap();
     }
 
     private async Task<CqlConnection> OpenAsync()

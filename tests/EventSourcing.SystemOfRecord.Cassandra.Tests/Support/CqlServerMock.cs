@@ -90,6 +90,9 @@ public sealed class CqlServerMock : IAsyncDisposable
     /// <summary>Every frame sent (header included) while <see cref="RecordResponses"/> is on, in order.</summary>
     public ConcurrentQueue<byte[]> SentFrames { get; } = new();
 
+    /// <summary>Client connections open now.</summary>
+    public int ConnectedClients => _clients.Count;
+
     public int RequestCount(string opcode) => _requestCounts.TryGetValue(opcode, out var count) ? count : 0;
 
     public Task StartAsync()
