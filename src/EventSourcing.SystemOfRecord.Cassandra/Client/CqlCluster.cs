@@ -66,7 +66,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
 
     /// <summary>Runs a statement; transient errors of idempotent statements are retried (on the next node of the plan).</summary>
     public Task<ResultResponse> ExecuteAsync(CqlStatement statement, CancellationToken cancellationToken = default) =>
-        ExecuteAsync(statement, null, cancellationToken);
+        ExecuteAsync(statement, null, new CqlAttempts(), cancellationToken);
 
     /// <summary>Streams every row of a SELECT, page by page (<see cref="CqlStatement.PageSize"/>); each page is retried on its own.</summary>
     public async IAsyncEnumerable<CqlRow> QueryAsync(CqlStatement statement, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -92,17 +92,23 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     }
 
     /// <summary>Runs one page of a statement.</summary>
-    public async Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
+    public Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken) =>
+        ExecuteAsync(statement, pagingState, new CqlAttempts(), cancellationToken);
+
+    /// <summary>Runs a statement; <paramref name="attempts"/> tells afterwards whether a failed write may still have been applied.</summary>
+    public Task<ResultResponse> ExecuteAsync(CqlStatement statement, CqlAttempts attempts, CancellationToken cancellationToken) =>
+        ExecuteAsync(statement, null, attempts, cancellationToken);
+
+    private async Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CqlAttempts attempts, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var failedHosts = new FailedHosts();
         if (!statement.IsIdempotent)
         {
-            return await ExecuteOnceAsync(statement, pagingState, failedHosts, cancellationToken).ConfigureAwait(false);
+            return await ExecuteOnceAsync(statement, pagingState, attempts, cancellationToken).ConfigureAwait(false);
         }
 
         return await _retry.ExecuteAsync(
-            async token => await ExecuteOnceAsync(statement, pagingState, failedHosts, token).ConfigureAwait(false),
+            async token => await ExecuteOnceAsync(statement, pagingState, attempts, token).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -120,15 +126,15 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var failedHosts = new FailedHosts();
+        var attempts = new CqlAttempts();
         if (!statements.All(s => s.IsIdempotent))
         {
-            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), failedHosts, cancellationToken, RoutingToken(statements[0])).ConfigureAwait(false);
+            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), attempts, cancellationToken, RoutingToken(statements[0])).ConfigureAwait(false);
             return;
         }
 
         await _retry.ExecuteAsync(
-            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), failedHosts, token, RoutingToken(statements[0])).ConfigureAwait(false),
+            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), attempts, token, RoutingToken(statements[0])).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -200,14 +206,14 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     /// A node whose connection fails while it runs the statement (broken, timed out, stalled) goes to the end of the
     /// plan of the retries of this call, so that they fail over to another node.
     /// </summary>
-    private Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, FailedHosts failedHosts, CancellationToken cancellationToken) =>
-        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), failedHosts, cancellationToken, RoutingToken(statement));
+    private Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CqlAttempts attempts, CancellationToken cancellationToken) =>
+        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), attempts, cancellationToken, RoutingToken(statement));
 
-    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, FailedHosts failedHosts, CancellationToken cancellationToken, long? routingToken = null)
+    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, CqlAttempts attempts, CancellationToken cancellationToken, long? routingToken = null)
     {
         List<string>? failures = null;
         Exception? lastError = null;
-        foreach (var host in failedHosts.Last(QueryPlan(routingToken)))
+        foreach (var host in attempts.FailedLast(QueryPlan(routingToken)))
         {
             CqlConnection connection;
             try
@@ -235,9 +241,9 @@ internal sealed partial class CqlCluster : IAsyncDisposable
             {
                 return await run(connection).ConfigureAwait(false);
             }
-            catch (CassandraConnectionException)
+            catch (CassandraException ex)
             {
-                failedHosts.Add(host);
+                attempts.Failed(host, ex);
                 throw;
             }
         }

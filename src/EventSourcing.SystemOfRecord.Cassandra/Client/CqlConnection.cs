@@ -83,6 +83,7 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         }
 
         // A break between the check above and the registration must not leave this request waiting forever.
+        var sent = WriteOutcome.NotSent;
         if (Volatile.Read(ref _breakReason) is { } reason)
         {
             Complete(stream)?.Completion.TrySetException(BrokenError(reason));
@@ -90,7 +91,8 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         else
         {
             frame.SetStream(stream);
-            if (!await WriteFrameAsync(frame, request.Opcode, timeout, deadline.Token).ConfigureAwait(false))
+            sent = await WriteFrameAsync(frame, request.Opcode, timeout, deadline.Token).ConfigureAwait(false);
+            if (sent == WriteOutcome.NotSent)
             {
                 // Nothing was sent: the write lock stayed taken (by a write that breaks the connection when it times out).
                 Complete(stream);
@@ -112,7 +114,15 @@ internal sealed partial class CqlConnection : IAsyncDisposable
                 throw;
             }
 
-            throw new CassandraConnectionException($"{Endpoint} did not answer a {request.Opcode} request within {timeout}.", ex);
+            throw new CassandraConnectionException($"{Endpoint} did not answer a {request.Opcode} request within {timeout}.", ex)
+            {
+                MayHaveBeenApplied = sent == WriteOutcome.Sent,
+            };
+        }
+        catch (CassandraConnectionException ex) when (sent == WriteOutcome.Sent)
+        {
+            // The connection broke after the whole request went out: the node may have run it.
+            throw new CassandraConnectionException(ex.Message, ex.InnerException) { MayHaveBeenApplied = true };
         }
 
         if (response is ErrorResponse error)
@@ -198,11 +208,10 @@ internal sealed partial class CqlConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes a frame once the write lock is free. False when <paramref name="token"/> ended the wait for the lock
-    /// (nothing was sent); true once the write was tried: when it failed or did not finish in time, the connection is
-    /// broken and the request fails with it.
+    /// Writes a frame once the write lock is free. A write that fails or does not finish in time breaks the connection,
+    /// and the request fails with it; the node cannot run a frame it did not receive whole.
     /// </summary>
-    private async Task<bool> WriteFrameAsync(CqlWriteBuffer frame, CqlOpcode opcode, TimeSpan timeout, CancellationToken token)
+    private async Task<WriteOutcome> WriteFrameAsync(CqlWriteBuffer frame, CqlOpcode opcode, TimeSpan timeout, CancellationToken token)
     {
         try
         {
@@ -210,13 +219,14 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            return false;
+            return WriteOutcome.NotSent;
         }
 
         try
         {
             await _stream.WriteAsync(frame.WrittenMemory, token).ConfigureAwait(false);
             await _stream.FlushAsync(token).ConfigureAwait(false);
+            return WriteOutcome.Sent;
         }
         catch (Exception ex)
         {
@@ -229,7 +239,7 @@ internal sealed partial class CqlConnection : IAsyncDisposable
             _writeLock.Release();
         }
 
-        return true;
+        return WriteOutcome.Failed;
     }
 
     /// <summary>Frees the stream id of a request answered or failed; null when it was already freed.</summary>
@@ -275,6 +285,18 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         {
             Break(new CassandraConnectionException($"{Endpoint} left more than {MaxStreams / 2} requests unanswered."));
         }
+    }
+
+    private enum WriteOutcome
+    {
+        /// <summary>The write lock was never free: nothing went out.</summary>
+        NotSent,
+
+        /// <summary>The whole frame went out.</summary>
+        Sent,
+
+        /// <summary>Part of the frame may have gone out; the connection is broken.</summary>
+        Failed,
     }
 
     private sealed class PendingRequest(CqlResultMetadata? knownMetadata)

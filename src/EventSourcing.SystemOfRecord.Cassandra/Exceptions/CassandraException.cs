@@ -2,9 +2,10 @@ namespace EventSourcing.SystemOfRecord.Cassandra;
 
 /// <summary>
 /// The base of every error the Cassandra store raises: server errors, connection failures and protocol violations.
-/// <see cref="IsTransient"/> says whether the same idempotent statement may succeed when retried.
+/// <see cref="SystemOfRecordException.IsTransient"/> says whether the same idempotent statement may succeed when
+/// retried; the client's retries read nothing else.
 /// </summary>
-public class CassandraException : Exception
+public class CassandraException : SystemOfRecordException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">What went wrong.</param>
@@ -14,8 +15,8 @@ public class CassandraException : Exception
     {
     }
 
-    /// <summary>Whether retrying the same idempotent statement (maybe on another node) may succeed.</summary>
-    public virtual bool IsTransient => false;
+    /// <summary>Whether the request may have run on the server before this error (a write timeout, a connection lost after it was sent).</summary>
+    internal bool MayHaveBeenApplied { get; init; }
 }
 
 /// <summary>

@@ -136,7 +136,19 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         {
             Timestamp = (timestamp.UtcTicks - DateTime.UnixEpoch.Ticks) / 10,
         };
-        await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
+        var attempts = new CqlAttempts();
+        try
+        {
+            await _cluster.ExecuteAsync(insert, attempts, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CassandraException ex) when (attempts.MayHaveBeenApplied)
+        {
+            // A write timeout, or a connection lost after the INSERT went out, on this attempt or an earlier one:
+            // replicas may apply it yet. The publish pipeline looks for the event in the store and publishes it if so.
+            CassandraDiagnostics.IndeterminateAppends.Add(1);
+            Log.IndeterminateAppend(_logger, ex, recordedEvent.EventId, bucket);
+            throw new IndeterminateAppendException(recordedEvent, ex);
+        }
     }
 
     /// <inheritdoc />

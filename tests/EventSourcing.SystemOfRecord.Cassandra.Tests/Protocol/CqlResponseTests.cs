@@ -242,4 +242,20 @@ public sealed class CqlResponseTests
 
         Assert.That(rows.LargestRowBytes, Is.EqualTo(7));
     }
+
+    [TestCase("00001100" + "0009 74696D6564206F7574" + "0004 00000001 00000002 0006 53494D504C45", true, TestName = "Parse_WriteTimeout_MayHaveBeenApplied")]
+    [TestCase("00001500" + "0004 6661696C", true, TestName = "Parse_WriteFailure_MayHaveBeenApplied")]
+    [TestCase("00000000" + "0004 6661696C", true, TestName = "Parse_ServerError_MayHaveBeenApplied")]
+    [TestCase("00001000" + "0004 6661696C" + "0006 00000002 00000001", false, TestName = "Parse_Unavailable_NotApplied")]
+    [TestCase("00001001" + "0004 6661696C", false, TestName = "Parse_Overloaded_NotApplied")]
+    public void Parse_Error_SaysWhetherTheWriteMayHaveBeenApplied(string bodyHex, bool mayHaveBeenApplied)
+    {
+        var ex = ((ErrorResponse)Parse(CqlOpcode.Error, bodyHex)).Exception;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex.MayHaveBeenApplied, Is.EqualTo(mayHaveBeenApplied));
+            Assert.That(ex, Is.InstanceOf<SystemOfRecordException>(), "one error model: every Cassandra error is a SystemOfRecordException");
+        });
+    }
 }

@@ -28,7 +28,7 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, CqlTestStatement> _prepared = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Socket, byte> _clients = new();
-    private readonly ConcurrentQueue<(int Code, Func<string, bool> Matches)> _faults = new();
+    private readonly ConcurrentQueue<(int Code, Func<string, bool> Matches, bool ApplyFirst)> _faults = new();
     private readonly ConcurrentDictionary<string, int> _requestCounts = new(StringComparer.Ordinal);
     private TcpListener? _listener;
     private CancellationTokenSource _stop = new();
@@ -129,12 +129,16 @@ public sealed class CqlServerMock : IAsyncDisposable
         await StartAsync();
     }
 
-    /// <summary>The next <paramref name="count"/> statements whose CQL contains <paramref name="cqlContains"/> get error <paramref name="code"/>.</summary>
-    public void FailNext(int code, int count = 1, string cqlContains = "")
+    /// <summary>
+    /// The next <paramref name="count"/> statements whose CQL contains <paramref name="cqlContains"/> get error
+    /// <paramref name="code"/>; with <paramref name="applyFirst"/> the statement runs first (a write timeout after
+    /// the replicas applied it), else it does not run.
+    /// </summary>
+    public void FailNext(int code, int count = 1, string cqlContains = "", bool applyFirst = false)
     {
         for (var i = 0; i < count; i++)
         {
-            _faults.Enqueue((code, cql => cql.Contains(cqlContains, StringComparison.OrdinalIgnoreCase)));
+            _faults.Enqueue((code, cql => cql.Contains(cqlContains, StringComparison.OrdinalIgnoreCase), applyFirst));
         }
     }
 
@@ -410,8 +414,8 @@ public sealed class CqlServerMock : IAsyncDisposable
         ReceivedCql.Enqueue(cql);
         ExecutedCql.Enqueue(cql);
         ConsistencyOf[cql] = parameters.Consistency;
-        InjectFault(cql);
         var statement = CqlTestStatement.Parse(cql, session.Keyspace, Database);
+        InjectFault(cql, () => Run(session, statement, parameters, includeMetadata: true));
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: true));
     }
 
@@ -476,7 +480,7 @@ public sealed class CqlServerMock : IAsyncDisposable
         ReceivedCql.Enqueue(statement.Cql);
         ExecutedCql.Enqueue(statement.Cql);
         ConsistencyOf[statement.Cql] = parameters.Consistency;
-        InjectFault(statement.Cql);
+        InjectFault(statement.Cql, () => Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
     }
 
@@ -513,7 +517,7 @@ public sealed class CqlServerMock : IAsyncDisposable
 
         foreach (var (statement, _) in work)
         {
-            InjectFault(statement.Cql);
+            InjectFault(statement.Cql, () => null);
         }
 
         foreach (var (statement, values) in work)
@@ -526,10 +530,15 @@ public sealed class CqlServerMock : IAsyncDisposable
         return (CqlOpcode.Result, result);
     }
 
-    private void InjectFault(string cql)
+    private void InjectFault(string cql, Func<object?> run)
     {
         if (_faults.TryPeek(out var fault) && fault.Matches(cql) && _faults.TryDequeue(out fault))
         {
+            if (fault.ApplyFirst)
+            {
+                run();
+            }
+
             throw fault.Code switch
             {
                 0x1000 => new CqlTestError(0x1000, "Cannot achieve consistency level LOCAL_QUORUM", w =>
