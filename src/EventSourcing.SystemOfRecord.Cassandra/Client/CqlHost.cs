@@ -100,7 +100,14 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
     {
         // Opened without the caller's token: one caller giving up must not fail the others sharing the attempt.
         var connection = await CqlConnection.OpenAsync(Address, Port, settings, logger, CancellationToken.None).ConfigureAwait(false);
-        connection.Broken += (_, _) => MarkDown();
+        // A frame over the size limit closes the connection, but says nothing against the node: it stays up.
+        connection.Broken += (_, reason) =>
+        {
+            if (reason is not CassandraProtocolException { OversizedResponseBytes: not null })
+            {
+                MarkDown();
+            }
+        };
         _ = LoadTokensAsync(connection);
         return connection;
     }

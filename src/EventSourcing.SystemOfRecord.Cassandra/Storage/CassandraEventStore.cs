@@ -291,8 +291,8 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
 
     private async IAsyncEnumerable<RecordedEvent> ReadPartitionAsync(DateTime bucket, int? shard, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var query = Statement(_cql.SelectBucket, shard is { } s ? [bucket, s] : [bucket]) with { PageSize = _options.PageSize };
-        await foreach (var row in _cluster.QueryAsync(query, cancellationToken).ConfigureAwait(false))
+        var query = Statement(_cql.SelectBucket, shard is { } s ? [bucket, s] : [bucket]);
+        await foreach (var row in _cluster.QueryByBytesAsync(query, _options.PageSize, _options.MaxPageBytes, cancellationToken).ConfigureAwait(false))
         {
             yield return ToEvent(bucket, row);
         }

@@ -72,6 +72,11 @@ internal sealed partial class CassandraStoreOptionsValidator : IValidateOptions<
             errors.Add($"CassandraStoreOptions.PageSize must be positive; got {options.PageSize}.");
         }
 
+        if (options.MaxPageBytes is < 64 * 1024 or > 128 * 1024 * 1024)
+        {
+            errors.Add($"CassandraStoreOptions.MaxPageBytes must be between 65536 (64 KiB) and 134217728 (128 MiB); got {options.MaxPageBytes}.");
+        }
+
         if (options.LargeBucketThreshold < 1)
         {
             errors.Add($"CassandraStoreOptions.LargeBucketThreshold must be positive; got {options.LargeBucketThreshold}.");
