@@ -14,5 +14,9 @@ public sealed partial class CassandraEventStore
 
         [LoggerMessage(123, LogLevel.Warning, "The append of event {EventId} in bucket {Bucket:O} is indeterminate: it failed after the write may have reached replicas.")]
         public static partial void IndeterminateAppend(ILogger logger, Exception exception, TimeUuid eventId, DateTime bucket);
+    
+
+        [LoggerMessage(124, LogLevel.Information, "Added the columns {Columns} to the events table {Keyspace}.{Table}, created by an earlier version.")]
+        public static partial void EventColumnsAdded(ILogger logger, string keyspace, string table, string columns);
     }
 }

@@ -86,6 +86,7 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
                 + $"CassandraStoreOptions.ShardCount = {_options.ShardCount}. Set ShardCount to {storedShards}, or use a new table.");
         }
 
+        await AddMissingEventColumnsAsync(cancellationToken).ConfigureAwait(false);
         Log.StoreReady(_logger, _options.Keyspace, _options.Table, bucketIncrement, _options.ShardCount);
     }
 
@@ -117,7 +118,7 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         }
 
         var timestamp = recordedEvent.EventId.GetTimestamp();
-        var values = new List<object?>(9) { bucket };
+        var values = new List<object?>(13) { bucket };
         if (_cql.Sharded)
         {
             values.Add(ShardOf(recordedEvent.EventId));
@@ -129,6 +130,13 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         values.Add(recordedEvent.Topic);
         values.Add(recordedEvent.Key ?? (object)CqlUnset.Value);
         values.Add(recordedEvent.Headers.Count == 0 ? CqlUnset.Value : recordedEvent.Headers);
+
+        // Absent values stay unset rather than null: no tombstones for what was never there.
+        values.Add(recordedEvent.Type ?? (object)CqlUnset.Value);
+        values.Add(recordedEvent.ContentType ?? (object)CqlUnset.Value);
+        values.Add(recordedEvent.Instance ?? (object)CqlUnset.Value);
+        values.Add(recordedEvent.TraceParent ?? (object)CqlUnset.Value);
+        values.Add(recordedEvent.TraceState ?? (object)CqlUnset.Value);
 
         // One INSERT is atomic and, with the write timestamp fixed to the event's time, idempotent: a retry after a
         // timeout writes the same cells again.
@@ -199,8 +207,84 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(value);
 
-        // Cassandra keeps the cell with the highest write timestamp: a strictly increasing client timestamp makes
-        // the last write of this process win, and a retry of the same write idempotent.
+        var insert = Statement(_cql.InsertCheckpoint, [name, value]) with { Timestamp = NextCheckpointTimestamp() };
+        await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A lightweight transaction (Paxos) at <see cref="CassandraStoreOptions.SerialConsistency"/>: <c>INSERT ... IF NOT EXISTS</c>
+    /// when <paramref name="expected"/> is null, <c>UPDATE ... IF value = ?</c>, or <c>DELETE ... IF value = ?</c> when
+    /// <paramref name="value"/> is null. It is not retried: after a timeout (<see cref="CassandraWriteTimeoutException"/>
+    /// with write type CAS, or <see cref="CassandraConnectionException"/>) it may or may not have taken effect; read the
+    /// value to find out. The conditional write is stamped by the coordinator's clock, <see cref="WriteCheckpointAsync"/>
+    /// by this process's: keep the clocks in sync when one name gets both.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="CassandraException">The cluster refused or did not confirm the transaction.</exception>
+    public async ValueTask<bool> TryReplaceCheckpointAsync(string name, string? expected, string? value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (expected is null && value is null)
+        {
+            // Nothing to write: true when the name is absent, read at the serial consistency to see every committed transaction.
+            var serialRead = new CqlStatement(_cql.SelectCheckpoint, [name], _options.SerialConsistency);
+            await foreach (var _ in _cluster.QueryAsync(serialRead, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            return true;
+        }
+
+        var (cql, values) = (expected, value) switch
+        {
+            (null, _) => (_cql.InsertCheckpointIfAbsent, new object?[] { name, value }),
+            (_, null) => (_cql.DeleteCheckpointIf, new object?[] { name, expected }),
+            _ => (_cql.UpdateCheckpointIf, new object?[] { value, name, expected }),
+        };
+        var statement = new CqlStatement(cql, values, _options.Consistency, IsIdempotent: false) { SerialConsistency = _options.SerialConsistency };
+        var result = await _cluster.ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
+        return result is RowsResult { Rows.Count: 1 } rows && rows.Rows[0]["[applied]"] is bool applied
+            ? applied
+            : throw new CassandraProtocolException($"A conditional write on {_options.Keyspace}.{_options.Table}_checkpoints did not answer with an [applied] column.");
+    }
+
+    /// <inheritdoc />
+    /// <remarks>A plain DELETE stamped like <see cref="WriteCheckpointAsync"/>, so that a later write by this process wins over it.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="CassandraException">The cluster refused or did not confirm the delete, after retries of transient errors.</exception>
+    public async ValueTask DeleteCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var delete = Statement(_cql.DeleteCheckpoint, [name]) with { Timestamp = NextCheckpointTimestamp() };
+        await _cluster.ExecuteAsync(delete, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The checkpoints table holds a handful of rows (cursors, leases, replay progress): it is read whole, page by page,
+    /// filtered by prefix and sorted ordinally here.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="prefix"/> is null.</exception>
+    /// <exception cref="CassandraException">The read failed, after retries of transient errors.</exception>
+    public IAsyncEnumerable<KeyValuePair<string, string>> ReadCheckpointsAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        return ReadCheckpointsCoreAsync(prefix, cancellationToken);
+    }
+
+    /// <summary>Closes the connections to the cluster.</summary>
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
+
+    internal static DateTime DayOf(DateTime bucket) => new(bucket.Ticks - (bucket.Ticks % TimeSpan.TicksPerDay), DateTimeKind.Utc);
+
+    /// <summary>
+    /// Cassandra keeps the cell with the highest write timestamp: a strictly increasing client timestamp makes the last
+    /// write (or delete) of this process win, and a retry of the same write idempotent.
+    /// </summary>
+    private long NextCheckpointTimestamp()
+    {
         var now = (_timeProvider.GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks) / 10;
         long timestamp;
         long last;
@@ -211,29 +295,89 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         }
         while (Interlocked.CompareExchange(ref _lastCheckpointTimestamp, timestamp, last) != last);
 
-        var insert = Statement(_cql.InsertCheckpoint, [name, value]) with { Timestamp = timestamp };
-        await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
+        return timestamp;
     }
 
-    // Transitional: the compare-and-set (a lightweight transaction), the delete and the listing land with the test
-    // server's LWT support; until then these refuse clearly rather than pretend.
+    private async IAsyncEnumerable<KeyValuePair<string, string>> ReadCheckpointsCoreAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var matching = new List<KeyValuePair<string, string>>();
+        try
+        {
+            await foreach (var row in _cluster.QueryAsync(Statement(_cql.SelectCheckpoints, []) with { PageSize = 1000 }, cancellationToken).ConfigureAwait(false))
+            {
+                if (row.GetOrDefault<string>("name") is { } name && name.StartsWith(prefix, StringComparison.Ordinal) && row.GetOrDefault<string>("value") is { } value)
+                {
+                    matching.Add(new(name, value));
+                }
+            }
+        }
+        catch (CassandraInvalidQueryException)
+        {
+            // The store was never created: there are no checkpoints.
+        }
 
-    /// <inheritdoc />
-    public ValueTask<bool> TryReplaceCheckpointAsync(string name, string? expected, string? value, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("CassandraEventStore does not implement TryReplaceCheckpointAsync yet.");
+        matching.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        foreach (var checkpoint in matching)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return checkpoint;
+        }
+    }
 
-    /// <inheritdoc />
-    public ValueTask DeleteCheckpointAsync(string name, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("CassandraEventStore does not implement DeleteCheckpointAsync yet.");
+    /// <summary>
+    /// Events tables created before <see cref="CassandraStatements.AddedEventColumns"/> existed get them (ALTER TABLE ... ADD,
+    /// once per column, safe when several processes do it at once); existing rows read them as null.
+    /// </summary>
+    private async Task AddMissingEventColumnsAsync(CancellationToken cancellationToken)
+    {
+        var missing = await MissingEventColumnsAsync(cancellationToken).ConfigureAwait(false);
+        if (missing.Count == 0)
+        {
+            return;
+        }
 
-    /// <inheritdoc />
-    public IAsyncEnumerable<KeyValuePair<string, string>> ReadCheckpointsAsync(string prefix, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("CassandraEventStore does not implement ReadCheckpointsAsync yet.");
+        if (!_options.CreateSchema)
+        {
+            throw new InvalidOperationException(
+                $"The events table {_options.Keyspace}.{_options.Table} lacks the columns {string.Join(", ", missing)}, and CassandraStoreOptions.CreateSchema is off. "
+                + "Run: " + string.Join("; ", missing.Select(c => _cql.AddEventColumn[c])) + ".");
+        }
 
-    /// <summary>Closes the connections to the cluster.</summary>
-    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
+        foreach (var column in missing)
+        {
+            try
+            {
+                await _cluster.ExecuteAsync(Statement(_cql.AddEventColumn[column], [], prepare: false), cancellationToken).ConfigureAwait(false);
+            }
+            catch (CassandraInvalidQueryException)
+            {
+                // Fine when another process added it first; anything else is the error it says.
+                if ((await MissingEventColumnsAsync(cancellationToken).ConfigureAwait(false)).Contains(column))
+                {
+                    throw;
+                }
+            }
+        }
 
-    internal static DateTime DayOf(DateTime bucket) => new(bucket.Ticks - (bucket.Ticks % TimeSpan.TicksPerDay), DateTimeKind.Utc);
+        await _cluster.WaitForSchemaAgreementAsync(cancellationToken).ConfigureAwait(false);
+        Log.EventColumnsAdded(_logger, _options.Keyspace, _options.Table, string.Join(", ", missing));
+    }
+
+    private async Task<List<string>> MissingEventColumnsAsync(CancellationToken cancellationToken)
+    {
+        var (keyspace, table) = _cql.SchemaNames;
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in _cluster.QueryAsync(Statement(_cql.SelectEventColumns, [keyspace, table], prepare: false), cancellationToken).ConfigureAwait(false))
+        {
+            if (row.GetOrDefault<string>("column_name") is { } name)
+            {
+                present.Add(name);
+            }
+        }
+
+        // No rows at all: the schema tables cannot be read here (no permission, or not Cassandra); leave the table as it is.
+        return present.Count == 0 ? [] : [.. CassandraStatements.AddedEventColumns.Where(c => !present.Contains(c))];
+    }
 
     private int ShardOf(TimeUuid eventId)
     {
@@ -369,7 +513,14 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
             row.GetOrDefault<string>("topic") ?? string.Empty,
             row.GetOrDefault<string>("key"),
             row.GetOrDefault<string>("message") ?? string.Empty,
-            headers);
+            headers)
+        {
+            Type = row.GetOrDefault<string>("type"),
+            ContentType = row.GetOrDefault<string>("content_type"),
+            Instance = row.GetOrDefault<string>("instance"),
+            TraceParent = row.GetOrDefault<string>("traceparent"),
+            TraceState = row.GetOrDefault<string>("tracestate"),
+        };
     }
 
     private async ValueTask<(long IncrementMs, int Shards)?> ReadMetadataAsync(CancellationToken cancellationToken)

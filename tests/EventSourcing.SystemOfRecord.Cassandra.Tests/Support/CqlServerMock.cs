@@ -69,6 +69,9 @@ public sealed class CqlServerMock : IAsyncDisposable
     /// <summary>The consistency level of the latest QUERY or EXECUTE of each CQL text.</summary>
     public ConcurrentDictionary<string, CassandraConsistency> ConsistencyOf { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The serial consistency of the latest QUERY or EXECUTE of each CQL text that carried one.</summary>
+    public ConcurrentDictionary<string, CassandraConsistency> SerialConsistencyOf { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Frames that arrived with a protocol version other than v4 (and got a protocol error).</summary>
     public int UnsupportedVersionRequests => Volatile.Read(ref _unsupportedVersionRequests);
 
@@ -414,6 +417,11 @@ public sealed class CqlServerMock : IAsyncDisposable
         ReceivedCql.Enqueue(cql);
         ExecutedCql.Enqueue(cql);
         ConsistencyOf[cql] = parameters.Consistency;
+        if (parameters.SerialConsistency is { } serial)
+        {
+            SerialConsistencyOf[cql] = serial;
+        }
+
         var statement = CqlTestStatement.Parse(cql, session.Keyspace, Database);
         InjectFault(cql, () => Run(session, statement, parameters, includeMetadata: true));
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: true));
@@ -480,6 +488,11 @@ public sealed class CqlServerMock : IAsyncDisposable
         ReceivedCql.Enqueue(statement.Cql);
         ExecutedCql.Enqueue(statement.Cql);
         ConsistencyOf[statement.Cql] = parameters.Consistency;
+        if (parameters.SerialConsistency is { } serial)
+        {
+            SerialConsistencyOf[statement.Cql] = serial;
+        }
+
         InjectFault(statement.Cql, () => Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
     }
@@ -599,7 +612,7 @@ public sealed class CqlServerMock : IAsyncDisposable
 
             case CqlTestStatementKind.Insert:
             {
-                var (applied, owner) = Database.Insert(statement, parameters.Values, parameters.Timestamp);
+                var (applied, owner, current) = Database.Insert(statement, parameters.Values, parameters.Timestamp);
                 if (owner != NodeIndex)
                 {
                     Interlocked.Increment(ref _writesForOtherNodes);
@@ -611,24 +624,41 @@ public sealed class CqlServerMock : IAsyncDisposable
                     return result;
                 }
 
-                result.WriteInt(0x0002);
-                result.WriteInt(0x0001);
-                result.WriteInt(1);
-                result.WriteString(statement.Keyspace);
-                result.WriteString(statement.Table);
-                result.WriteString("[applied]");
-                CqlDataType.Boolean.Write(result);
-                result.WriteInt(1);
-                result.WriteInt(1);
-                result.WriteByte(applied ? (byte)1 : (byte)0);
+                // Not applied: the existing row comes back, every column of it.
+                WriteCasResult(result, statement, applied, current, Database.Table(statement.Keyspace, statement.Table).Columns.Select(c => c.Name));
                 return result;
             }
+
+            case CqlTestStatementKind.Update or CqlTestStatementKind.Delete:
+            {
+                var (applied, current) = statement.Kind == CqlTestStatementKind.Update
+                    ? Database.Update(statement, parameters.Values, parameters.Timestamp)
+                    : Database.Delete(statement, parameters.Values, parameters.Timestamp);
+                if (!statement.IsConditional)
+                {
+                    result.WriteInt(0x0001);
+                    return result;
+                }
+
+                // Not applied: the columns of the conditions come back, as they are now (nothing when the row is absent).
+                WriteCasResult(result, statement, applied, current, statement.IfConditions.Distinct());
+                return result;
+            }
+
+            case CqlTestStatementKind.AlterTableAdd:
+                Database.AddColumn(statement);
+                result.WriteInt(0x0005);
+                result.WriteString("UPDATED");
+                result.WriteString("TABLE");
+                result.WriteString(statement.Keyspace);
+                result.WriteString(statement.Table);
+                return result;
 
             case CqlTestStatementKind.Select:
             {
                 var columns = statement.ResultColumns(Database)!;
                 var (rows, pagingState) = statement.IsSystem
-                    ? (SystemRows(statement), null)
+                    ? (SystemRows(statement, parameters.Values), null)
                     : Database.Select(statement, parameters.Values, parameters.PageSize, parameters.PagingState);
                 result.WriteInt(0x0002);
                 WriteRowsMetadata(result, statement, columns, pagingState, includeMetadata);
@@ -680,8 +710,57 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
     }
 
-    private List<Dictionary<string, byte[]?>> SystemRows(CqlTestStatement statement)
+    /// <summary>
+    /// The result of a lightweight transaction: an [applied] boolean column, then, when not applied and the row exists,
+    /// the given columns of the row as it is now (Cassandra's shape).
+    /// </summary>
+    private void WriteCasResult(CqlWriteBuffer result, CqlTestStatement statement, bool applied, Dictionary<string, byte[]?>? current, IEnumerable<string> columns)
     {
+        var table = Database.Table(statement.Keyspace, statement.Table);
+        var shown = applied || current is null ? [] : columns.Select(table.Column).ToList();
+        result.WriteInt(0x0002);
+        result.WriteInt(0x0001);
+        result.WriteInt(1 + shown.Count);
+        result.WriteString(statement.Keyspace);
+        result.WriteString(statement.Table);
+        result.WriteString("[applied]");
+        CqlDataType.Boolean.Write(result);
+        foreach (var (name, type) in shown)
+        {
+            result.WriteString(name);
+            type.Write(result);
+        }
+
+        result.WriteInt(1);
+        result.WriteInt(1);
+        result.WriteByte(applied ? (byte)1 : (byte)0);
+        foreach (var (name, _) in shown)
+        {
+            if (current!.GetValueOrDefault(name) is { } value)
+            {
+                result.WriteBytes(value);
+            }
+            else
+            {
+                result.WriteInt(-1);
+            }
+        }
+    }
+
+    private List<Dictionary<string, byte[]?>> SystemRows(CqlTestStatement statement, IReadOnlyList<byte[]?> bound)
+    {
+        if (statement.Keyspace == "system_schema")
+        {
+            var values = statement.Values(bound);
+            string? Condition(string column)
+            {
+                var index = statement.Conditions.FindIndex(c => c.Column == column);
+                return index < 0 || values[index] is not { } value ? null : Encoding.UTF8.GetString(value);
+            }
+
+            return Condition("keyspace_name") is { } keyspace && Condition("table_name") is { } table ? Database.SchemaColumns(keyspace, table) : [];
+        }
+
         var schemaVersion = Database.SchemaVersion.ToByteArray(bigEndian: true);
         if (statement.Table == "local")
         {
@@ -761,6 +840,8 @@ public sealed class CqlServerMock : IAsyncDisposable
 
         public byte[]? PagingState { get; private init; }
 
+        public CassandraConsistency? SerialConsistency { get; private init; }
+
         /// <summary>The client's write timestamp (microseconds), if it sent one.</summary>
         public long? Timestamp { get; private init; }
 
@@ -786,13 +867,9 @@ public sealed class CqlServerMock : IAsyncDisposable
 
             int? pageSize = (flags & 0x04) != 0 ? reader.ReadInt() : null;
             var pagingState = (flags & 0x08) != 0 ? reader.ReadBytes() : null;
-            if ((flags & 0x10) != 0)
-            {
-                reader.ReadShort();
-            }
-
+            CassandraConsistency? serial = (flags & 0x10) != 0 ? (CassandraConsistency)reader.ReadShort() : null;
             long? timestamp = (flags & 0x20) != 0 ? reader.ReadLong() : null;
-            return new QueryParameters { Consistency = consistency, Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState, Timestamp = timestamp };
+            return new QueryParameters { Consistency = consistency, Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState, SerialConsistency = serial, Timestamp = timestamp };
         }
     }
 }
