@@ -45,6 +45,14 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// With <see cref="CassandraStoreOptions.CreateSchema"/> on, creates the keyspace and tables if they do not exist, and adds
+    /// the columns later releases introduced to an events table created by an earlier one.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bucketIncrement"/> is not a positive whole number of milliseconds.</exception>
+    /// <exception cref="BucketIncrementMismatchException">The store was created with another increment.</exception>
+    /// <exception cref="InvalidOperationException">The store was created with another shard count, or its events table lacks columns and schema creation is off.</exception>
+    /// <exception cref="CassandraException">The cluster refused a statement or could not be reached, after retries of transient errors.</exception>
     public async ValueTask EnsureCreatedAsync(TimeSpan bucketIncrement, CancellationToken cancellationToken = default)
     {
         var incrementMs = ToWholeMilliseconds(bucketIncrement);
@@ -91,6 +99,7 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <exception cref="CassandraException">The read failed, after retries of transient errors.</exception>
     public async ValueTask<TimeSpan?> GetBucketIncrementAsync(CancellationToken cancellationToken = default)
     {
         var stored = await ReadMetadataAsync(cancellationToken).ConfigureAwait(false);
@@ -98,6 +107,16 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// One idempotent INSERT stamped with the event's own time, retried on transient errors (on another node when the
+    /// connection failed). When every attempt failed, either nothing was written (<see cref="CassandraException"/>), or
+    /// an attempt may have reached replicas (a write timeout, a connection lost or a client timeout after the INSERT went
+    /// out): then the outcome is unknown and <see cref="IndeterminateAppendException"/> carries the event, which is in the
+    /// store if and only if a replica applied it. A cancelled append may or may not have been applied either.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="recordedEvent"/> is null.</exception>
+    /// <exception cref="IndeterminateAppendException">The write may or may not have been applied.</exception>
+    /// <exception cref="CassandraException">The write failed and was not applied (the node refused it, or it never went out).</exception>
     public async ValueTask AppendAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(recordedEvent);
@@ -160,6 +179,9 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <remarks>Pages are sized by bytes (<see cref="CassandraStoreOptions.MaxPageBytes"/>); each page is retried on its own.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="bucket"/> is <see cref="DateTimeKind.Unspecified"/>.</exception>
+    /// <exception cref="CassandraException">A page could not be read, after retries of transient errors.</exception>
     public IAsyncEnumerable<RecordedEvent> ReadBucketAsync(DateTime bucket, CancellationToken cancellationToken = default)
     {
         if (bucket.Kind == DateTimeKind.Unspecified)
@@ -171,6 +193,8 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">A bound is <see cref="DateTimeKind.Unspecified"/>.</exception>
+    /// <exception cref="CassandraException">A page could not be read, after retries of transient errors.</exception>
     public IAsyncEnumerable<RecordedEvent> ReadRangeAsync(DateTime fromBucket, DateTime toExclusive, CancellationToken cancellationToken = default)
     {
         if (fromBucket.Kind == DateTimeKind.Unspecified || toExclusive.Kind == DateTimeKind.Unspecified)
@@ -182,6 +206,8 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="CassandraException">The read failed, after retries of transient errors.</exception>
     public async ValueTask<string?> ReadCheckpointAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -202,6 +228,10 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <remarks>An idempotent INSERT stamped with a strictly increasing time of this process, so its last write wins.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
+    /// <exception cref="CassandraException">The write failed, after retries of transient errors; it may or may not have been applied.</exception>
     public async ValueTask WriteCheckpointAsync(string name, string value, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -274,7 +304,8 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         return ReadCheckpointsCoreAsync(prefix, cancellationToken);
     }
 
-    /// <summary>Closes the connections to the cluster.</summary>
+    /// <summary>Closes the connections to the cluster, every node's even if one fails to close. Does not throw.</summary>
+    /// <returns>A task that completes when the connections are closed.</returns>
     public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
     internal static DateTime DayOf(DateTime bucket) => new(bucket.Ticks - (bucket.Ticks % TimeSpan.TicksPerDay), DateTimeKind.Utc);
