@@ -132,7 +132,7 @@ public sealed class CassandraEventStoreIndeterminateTests
         });
         await store.AppendAsync(Event("warm-up: the bucket is indexed and the INSERT prepared"));
         var appended = Event("late");
-        _server.ResponseDelay = TimeSpan.FromSeconds(1);
+        _server.ResponseDelay = TimeSpan.FromSeconds(2);
 
         var ex = Assert.ThrowsAsync<IndeterminateAppendException>(async () => await store.AppendAsync(appended));
         Assert.That(ex!.InnerException, Is.InstanceOf<CassandraConnectionException>().With.Message.Contains("did not answer"));
