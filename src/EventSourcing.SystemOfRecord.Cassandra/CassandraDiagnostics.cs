@@ -21,6 +21,9 @@ internal static class CassandraDiagnostics
     public static readonly Counter<long> Retries =
         Meter.CreateCounter<long>("sor.cassandra.retries", "{retry}", "Statements retried after a transient error.");
 
+    public static readonly Counter<long> IndeterminateAppends =
+        Meter.CreateCounter<long>("sor.cassandra.indeterminate_appends", "{event}", "Appends that failed after the write may have been applied (IndeterminateAppendException).");
+
     public static readonly Counter<long> NodesDown =
         Meter.CreateCounter<long>("sor.cassandra.nodes_down", "{node}", "Times a Cassandra node was marked down.");
 }

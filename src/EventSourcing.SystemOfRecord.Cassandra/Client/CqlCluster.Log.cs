@@ -20,5 +20,8 @@ internal sealed partial class CqlCluster
 
         [LoggerMessage(115, LogLevel.Warning, "The Cassandra nodes reported {Versions} schema versions for {Timeout}; going on without schema agreement.")]
         public static partial void NoSchemaAgreement(ILogger logger, int versions, TimeSpan timeout);
+
+        [LoggerMessage(116, LogLevel.Warning, "Closing the connection to Cassandra node {Endpoint} failed; the other nodes are closed anyway.")]
+        public static partial void HostDisposeFailed(ILogger logger, Exception exception, string endpoint);
     }
 }

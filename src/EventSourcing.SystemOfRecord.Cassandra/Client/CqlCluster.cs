@@ -66,7 +66,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
 
     /// <summary>Runs a statement; transient errors of idempotent statements are retried (on the next node of the plan).</summary>
     public Task<ResultResponse> ExecuteAsync(CqlStatement statement, CancellationToken cancellationToken = default) =>
-        ExecuteAsync(statement, null, cancellationToken);
+        ExecuteAsync(statement, null, new CqlAttempts(), cancellationToken);
 
     /// <summary>Streams every row of a SELECT, page by page (<see cref="CqlStatement.PageSize"/>); each page is retried on its own.</summary>
     public async IAsyncEnumerable<CqlRow> QueryAsync(CqlStatement statement, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -92,16 +92,23 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     }
 
     /// <summary>Runs one page of a statement.</summary>
-    public async Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
+    public Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken) =>
+        ExecuteAsync(statement, pagingState, new CqlAttempts(), cancellationToken);
+
+    /// <summary>Runs a statement; <paramref name="attempts"/> tells afterwards whether a failed write may still have been applied.</summary>
+    public Task<ResultResponse> ExecuteAsync(CqlStatement statement, CqlAttempts attempts, CancellationToken cancellationToken) =>
+        ExecuteAsync(statement, null, attempts, cancellationToken);
+
+    private async Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CqlAttempts attempts, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (!statement.IsIdempotent)
         {
-            return await ExecuteOnceAsync(statement, pagingState, cancellationToken).ConfigureAwait(false);
+            return await ExecuteOnceAsync(statement, pagingState, attempts, cancellationToken).ConfigureAwait(false);
         }
 
         return await _retry.ExecuteAsync(
-            async token => await ExecuteOnceAsync(statement, pagingState, token).ConfigureAwait(false),
+            async token => await ExecuteOnceAsync(statement, pagingState, attempts, token).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -119,14 +126,15 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var attempts = new CqlAttempts();
         if (!statements.All(s => s.IsIdempotent))
         {
-            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), cancellationToken, RoutingToken(statements[0])).ConfigureAwait(false);
+            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), attempts, cancellationToken, RoutingToken(statements[0])).ConfigureAwait(false);
             return;
         }
 
         await _retry.ExecuteAsync(
-            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), token, RoutingToken(statements[0])).ConfigureAwait(false),
+            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), attempts, token, RoutingToken(statements[0])).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -178,31 +186,41 @@ internal sealed partial class CqlCluster : IAsyncDisposable
             return;
         }
 
+        // Best effort: one host that fails to close must not keep the others open.
         foreach (var host in _hosts)
         {
-            await host.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await host.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.HostDisposeFailed(_logger, ex, host.Endpoint);
+            }
         }
     }
 
     /// <summary>
     /// One attempt: the first node of the plan that accepts a connection runs the statement. Nodes that cannot be
-    /// connected to are marked down and the next is tried (nothing was sent to them).
+    /// connected to, or whose handshake is garbage, are marked down and the next is tried (nothing was sent to them).
+    /// A node whose connection fails while it runs the statement (broken, timed out, stalled) goes to the end of the
+    /// plan of the retries of this call, so that they fail over to another node.
     /// </summary>
-    private Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken) =>
-        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), cancellationToken, RoutingToken(statement));
+    private Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CqlAttempts attempts, CancellationToken cancellationToken) =>
+        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), attempts, cancellationToken, RoutingToken(statement));
 
-    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, CancellationToken cancellationToken, long? routingToken = null)
+    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, CqlAttempts attempts, CancellationToken cancellationToken, long? routingToken = null)
     {
         List<string>? failures = null;
         Exception? lastError = null;
-        foreach (var host in QueryPlan(routingToken))
+        foreach (var host in attempts.FailedLast(QueryPlan(routingToken)))
         {
             CqlConnection connection;
             try
             {
                 connection = await host.GetConnectionAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (CassandraConnectionException ex)
+            catch (CassandraException ex) when (ex is CassandraConnectionException or CassandraProtocolException)
             {
                 if (host.MarkDown())
                 {
@@ -219,7 +237,15 @@ internal sealed partial class CqlCluster : IAsyncDisposable
                 Log.HostUp(_logger, host.Endpoint);
             }
 
-            return await run(connection).ConfigureAwait(false);
+            try
+            {
+                return await run(connection).ConfigureAwait(false);
+            }
+            catch (CassandraException ex)
+            {
+                attempts.Failed(host, ex);
+                throw;
+            }
         }
 
         throw new CassandraConnectionException(
