@@ -22,8 +22,12 @@ internal sealed partial class PublishPipeline
         Exit,
     }
 
-    /// <summary>The dispatcher: the only code that calls the publisher.</summary>
-    private async Task DispatchLoopAsync()
+    /// <summary>
+    /// The dispatcher: the only code that calls the publisher. Runs on a thread of its own and waits synchronously;
+    /// sends do not block (the publisher pipelines them), and the rare steps that read the store or wait out a backoff
+    /// block only this thread.
+    /// </summary>
+    private void DispatchLoop()
     {
         while (true)
         {
@@ -41,10 +45,10 @@ internal sealed partial class PublishPipeline
                     case Step.Exit:
                         return;
                     case Step.Wait:
-                        await _wake.WaitAsync().ConfigureAwait(false);
+                        _wake.Wait();
                         break;
                     case Step.Send when _transactions is not null:
-                        await PublishTransactionAsync().ConfigureAwait(false);
+                        PublishTransactionAsync().GetAwaiter().GetResult();
                         lock (_gate)
                         {
                             _inFlight = 0;
@@ -56,13 +60,13 @@ internal sealed partial class PublishPipeline
                         PublishBatch();
                         break;
                     case Step.ReadRange:
-                        await ReadRangeAsync(_rangeToRead!).ConfigureAwait(false);
+                        ReadRangeAsync(_rangeToRead!).GetAwaiter().GetResult();
                         break;
                     case Step.LookUp:
-                        await LookUpAsync(_slotToLookUp!).ConfigureAwait(false);
+                        LookUpAsync(_slotToLookUp!).GetAwaiter().GetResult();
                         break;
                     case Step.Retry:
-                        await RetryAfterBackoffAsync().ConfigureAwait(false);
+                        RetryAfterBackoffAsync().GetAwaiter().GetResult();
                         break;
                 }
             }
@@ -79,7 +83,7 @@ internal sealed partial class PublishPipeline
             {
                 // A store read failed (catch-up, look-up): wait a little and try the same step again.
                 Log.DispatchStepFailed(_logger, ex, _settings.InstanceName);
-                await DelayAsync(NextBackoff()).ConfigureAwait(false);
+                DelayAsync(NextBackoff()).GetAwaiter().GetResult();
             }
         }
     }
@@ -162,52 +166,56 @@ internal sealed partial class PublishPipeline
         }
     }
 
-    /// <summary>At least once: hands each event of the batch to the publisher and moves on; acknowledgements come back through <see cref="OnPublished"/>.</summary>
+    /// <summary>At least once: hands each event of the batch to the publisher and moves on; outcomes come back through <see cref="OnPublished"/>.</summary>
     private void PublishBatch()
     {
         var previous = Activity.Current;
         foreach (var item in _batch)
         {
             var (recordedEvent, activity) = item is ExternalSend send ? (send.Event, send.Activity) : (((PublishSlot)item).Event!, null);
-            ValueTask pending;
             try
             {
                 Activity.Current = activity;
-                pending = _publisher.PublishAsync(recordedEvent, CancellationToken.None);
+                if (_callbacks is not null)
+                {
+                    _callbacks.Publish(recordedEvent, this, item);
+                    continue;
+                }
+
+                var pending = _publisher.PublishAsync(recordedEvent, CancellationToken.None);
+                if (pending.IsCompletedSuccessfully)
+                {
+                    OnPublished(item, null);
+                }
+                else
+                {
+                    pending.AsTask().ContinueWith(
+                        static (task, state) =>
+                        {
+                            var (pipeline, item) = ((PublishPipeline, object))state!;
+                            pipeline.OnPublished(item, task.IsFaulted ? task.Exception!.InnerException! : task.IsCanceled ? new OperationCanceledException() : null);
+                        },
+                        (this, item),
+                        CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously,
+                        TaskScheduler.Default);
+                }
             }
             catch (Exception ex)
             {
                 OnPublished(item, ex);
-                continue;
             }
             finally
             {
                 Activity.Current = previous;
             }
-
-            if (pending.IsCompletedSuccessfully)
-            {
-                OnPublished(item, null);
-            }
-            else
-            {
-                pending.AsTask().ContinueWith(
-                    static (task, state) =>
-                    {
-                        var (pipeline, item) = ((PublishPipeline, object))state!;
-                        pipeline.OnPublished(item, task.IsFaulted ? task.Exception!.InnerException! : task.IsCanceled ? new OperationCanceledException() : null);
-                    },
-                    (this, item),
-                    CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default);
-            }
         }
     }
 
     /// <summary>One publish's outcome: acknowledged, failed for now (retried), or refused for good (parked).</summary>
-    private void OnPublished(object item, Exception? error)
+    public void OnPublished(object? state, Exception? error)
     {
+        var item = state!;
         var slot = item as PublishSlot;
         var send = item as ExternalSend;
         var transient = error is not null && IsTransient(error);

@@ -46,7 +46,7 @@ internal sealed record PublishPipelineSettings
 /// every stored event exactly once.
 /// </para>
 /// </remarks>
-internal sealed partial class PublishPipeline : IAsyncDisposable
+internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallback
 {
     private const int MaxTransactionEvents = 1000;
     private const int RangeChunk = 4096;
@@ -63,6 +63,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable
     private readonly IEventStore _store;
     private readonly IEventPublisher _publisher;
     private readonly ITransactionalEventPublisher? _transactions;
+    private readonly ICallbackEventPublisher? _callbacks;
     private readonly ICheckpointStore? _checkpoints;
     private readonly PublishPipelineSettings _settings;
     private readonly TimeUuidGenerator _ids;
@@ -104,6 +105,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable
         _store = store;
         _publisher = publisher;
         _transactions = publisher is ITransactionalEventPublisher { IsTransactional: true } transactional ? transactional : null;
+        _callbacks = publisher as ICallbackEventPublisher;
         _settings = settings;
         _ids = ids;
         _incrementTicks = incrementTicks;
@@ -188,7 +190,25 @@ internal sealed partial class PublishPipeline : IAsyncDisposable
         }
 
         PublishDiagnostics.Register(this);
-        _dispatcher = Task.Run(DispatchLoopAsync, CancellationToken.None);
+
+        // A thread of its own, waiting synchronously: callers blocked in Append on every pool thread cannot starve it.
+        var dispatcherExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            try
+            {
+                DispatchLoop();
+            }
+            finally
+            {
+                dispatcherExited.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "SystemOfRecord publish dispatcher",
+        }.Start();
+        _dispatcher = dispatcherExited.Task;
         if (_lease is not null)
         {
             _housekeeper = Task.Run(HousekeepingLoopAsync, CancellationToken.None);
