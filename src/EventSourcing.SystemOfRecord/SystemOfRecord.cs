@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -101,14 +102,19 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
     /// <see cref="AppendAsync(string, string?, string?, IReadOnlyDictionary{string, string}?, CancellationToken)"/>.
     /// </summary>
     /// <inheritdoc cref="AppendAsync(string, string?, string?, IReadOnlyDictionary{string, string}?, CancellationToken)"/>
-    public RecordedEvent Append(string message, string? key = null, string? topic = null, IReadOnlyDictionary<string, string>? headers = null)
+    public RecordedEvent Append(string message, string? key = null, string? topic = null, IReadOnlyDictionary<string, string>? headers = null) =>
+        Append(message, key, topic, headers, type: null, contentType: null);
+
+    // Typed-event seam (typed-tracing): the append paths take the event's type and content type, which typed appends
+    // (SystemOfRecord.Typed.cs) set; every append stores the W3C trace context of Activity.Current (see NewEvent).
+    internal RecordedEvent Append(string message, string? key, string? topic, IReadOnlyDictionary<string, string>? headers, string? type, string? contentType)
     {
         // A path of its own rather than AppendAsync().GetResult(): this thread waits on the store's and the publisher's
         // tasks directly, so no continuation needs a free thread-pool thread (many blocking callers would starve the pool).
         var headerCopy = ValidateAppend(message, ref topic, headers);
         ThrowIfDisposed();
         Wait(EnsureInitializedAsync(CancellationToken.None));
-        var recorded = NewEvent(topic, key, message, headerCopy);
+        var recorded = NewEvent(topic, key, message, headerCopy, type, contentType);
         try
         {
             using (SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.append"))
@@ -160,14 +166,18 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
     /// <exception cref="EventPublishException">
     /// The event was recorded but publishing it failed (or was cancelled). It is safe: a replay of its bucket delivers it.
     /// </exception>
-    public async ValueTask<RecordedEvent> AppendAsync(
+    public ValueTask<RecordedEvent> AppendAsync(
         string message,
         string? key = null,
         string? topic = null,
         IReadOnlyDictionary<string, string>? headers = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        AppendAsync(message, key, topic, headers, type: null, contentType: null, cancellationToken);
+
+    internal async ValueTask<RecordedEvent> AppendAsync(
+        string message, string? key, string? topic, IReadOnlyDictionary<string, string>? headers, string? type, string? contentType, CancellationToken cancellationToken)
     {
-        var recorded = await RecordAsync(message, key, topic, headers, cancellationToken).ConfigureAwait(false);
+        var recorded = await RecordAsync(message, key, topic, headers, type, contentType, cancellationToken).ConfigureAwait(false);
         try
         {
             if (_tracker is null)
@@ -302,14 +312,15 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
-    private async ValueTask<RecordedEvent> RecordAsync(string message, string? key, string? topic, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
+    private async ValueTask<RecordedEvent> RecordAsync(
+        string message, string? key, string? topic, IReadOnlyDictionary<string, string>? headers, string? type, string? contentType, CancellationToken cancellationToken)
     {
         var headerCopy = ValidateAppend(message, ref topic, headers);
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
 
-        var recorded = NewEvent(topic, key, message, headerCopy);
+        var recorded = NewEvent(topic, key, message, headerCopy, type, contentType);
         try
         {
             using (SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.append"))
@@ -346,10 +357,18 @@ public partial class SystemOfRecord : IDisposable, IAsyncDisposable
     }
 
     /// <summary>A new event with the next id; with publish recovery on, the tracker issues the id so the watermark can never pass its bucket.</summary>
-    private RecordedEvent NewEvent(string topic, string? key, string message, Dictionary<string, string>? headers)
+    /// <remarks>The event keeps the caller's W3C trace context, so its publishes and replays can link back to the trace that created it.</remarks>
+    private RecordedEvent NewEvent(string topic, string? key, string message, Dictionary<string, string>? headers, string? type, string? contentType)
     {
         var (eventId, bucket) = _tracker?.Issue(_ids, _incrementTicks) ?? NextId();
-        return new RecordedEvent(bucket, eventId, topic, key, message, headers);
+        var creator = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current : null;
+        return new RecordedEvent(bucket, eventId, topic, key, message, headers)
+        {
+            Type = type,
+            ContentType = contentType,
+            TraceParent = creator?.Id,
+            TraceState = creator?.TraceStateString,
+        };
     }
 
     private void Published(RecordedEvent recorded)

@@ -35,6 +35,7 @@ public static class SystemOfRecordServiceCollectionExtensions
         services.TryAddSingleton<InMemoryEventPublisher>();
         services.TryAddSingleton<IEventPublisher>(sp => sp.GetRequiredService<InMemoryEventPublisher>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddEventSerialization();
         services.TryAddSingleton(CreateSystemOfRecord);
 
         return new SystemOfRecordBuilder(services);
@@ -48,7 +49,11 @@ public static class SystemOfRecordServiceCollectionExtensions
             sp.GetRequiredService<IOptions<SystemOfRecordOptions>>(),
             sp.GetService<ReplayStrategyRegistration>()?.Strategy,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILogger<SystemOfRecord>>());
+            sp.GetService<ILogger<SystemOfRecord>>())
+        {
+            EventSerializer = sp.GetRequiredService<IEventSerializer>(),
+            EventTypes = sp.GetRequiredService<EventTypeRegistry>(),
+        };
 
         if (sp.GetService<PublishTracker>() is { } tracker)
         {
