@@ -129,6 +129,88 @@ public sealed class KafkaTracingTests
         });
     }
 
+    [Test]
+    public async Task Consume_TypedEventAppendedInATrace_ConsumerSpanIsAChildOfTheSendLinkedToTheCreationAndCurrentInTheHandler()
+    {
+        var topic = KafkaTestSettings.NewTopic("process-span");
+        _cluster.CreateTopic(topic, partitions: 1, replicationFactor: 1);
+        var (system, publisher, _) = KafkaTestSettings.CreateSystem(KafkaTestSettings.Publisher(_cluster), topic);
+        using var _ = system;
+        using var __ = publisher;
+        var durations = new System.Collections.Concurrent.ConcurrentQueue<(double Seconds, string? Outcome)>();
+        using var meter = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "sor.kafka.consumer.handle.duration")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        meter.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            var all = tags.ToArray();
+            if (all.Contains(new KeyValuePair<string, object?>("topic", topic)))
+            {
+                durations.Enqueue((value, all.FirstOrDefault(t => t.Key == "outcome").Value as string));
+            }
+        });
+        meter.Start();
+
+        Activity append;
+        RecordedEvent placed;
+        using (append = ActivityCollector.TestSource.StartActivity("place-order")!)
+        {
+            placed = await system.AppendAsync(new OrderPlaced(1, 1m), key: "order-1");
+        }
+
+        await system.AppendAsync(new OrderPlaced(2, 2m), key: "order-2");
+        var inHandler = new System.Collections.Concurrent.ConcurrentQueue<Activity?>();
+        await using var host = await new TypedConsumerHost(
+            _cluster,
+            topic,
+            "span-group",
+            c => c.Handle<OrderPlaced>((e, _, _) =>
+            {
+                inHandler.Enqueue(Activity.Current);
+                return e.OrderId == 2 ? throw new InvalidOperationException("rejected") : ValueTask.CompletedTask;
+            }),
+            o =>
+            {
+                o.MaxRetryAttempts = 0;
+                o.HandlerFailurePolicy = HandlerFailurePolicy.Skip;
+            }).StartAsync();
+        await Wait.UntilAsync(() => _activities.Spans(ActivityKind.Consumer, topic).Count >= 2, Deadline, "both consumer spans ended");
+
+        var send = _activities.Spans(ActivityKind.Producer, topic).First(a => (string?)a.GetTagItem("messaging.message.id") == placed.EventId.ToString());
+        var processes = _activities.Spans(ActivityKind.Consumer, topic);
+        var process = processes.Single(a => (string?)a.GetTagItem("messaging.message.id") == placed.EventId.ToString());
+        var failed = processes.Single(a => a != process);
+        Assert.Multiple(() =>
+        {
+            Assert.That(send.TraceId, Is.EqualTo(append.TraceId));
+            Assert.That(send.ParentSpanId, Is.EqualTo(append.SpanId), "appended and sent in the same call: the append's span is the parent");
+            Assert.That(process.OperationName, Is.EqualTo("process " + topic));
+            Assert.That(process.TraceId, Is.EqualTo(append.TraceId), "one trace from the append to the handler");
+            Assert.That(process.ParentSpanId, Is.EqualTo(send.SpanId), "the transport context is the parent");
+            Assert.That(process.Links.Single().Context.SpanId, Is.EqualTo(append.SpanId), "linked to the creation context");
+            Assert.That(process.GetTagItem("messaging.operation.name"), Is.EqualTo("process"));
+            Assert.That(process.GetTagItem("messaging.consumer.group.name"), Is.EqualTo("span-group"));
+            Assert.That(process.GetTagItem("messaging.destination.partition.id"), Is.EqualTo("0"));
+            Assert.That(process.GetTagItem("messaging.kafka.offset"), Is.EqualTo(0L));
+            Assert.That(process.GetTagItem("cloudevents.event_type"), Is.EqualTo("orders.placed.v1"));
+            Assert.That(process.Status, Is.EqualTo(ActivityStatusCode.Unset));
+            Assert.That(inHandler.First(), Is.SameAs(process), "the handler runs inside the consumer span");
+            Assert.That(failed.Status, Is.EqualTo(ActivityStatusCode.Error));
+            Assert.That(failed.GetTagItem("error.type"), Is.EqualTo(typeof(InvalidOperationException).FullName));
+        });
+
+        await host.StopAsync();
+        Assert.That(durations.Select(d => d.Outcome), Is.EquivalentTo(new[] { "handled", "skipped" }));
+        Assert.That(durations.All(d => d.Seconds is >= 0 and < 60), Is.True);
+    }
+
     private static RecordedEvent Event(string topic)
     {
         var id = TimeUuid.Create();

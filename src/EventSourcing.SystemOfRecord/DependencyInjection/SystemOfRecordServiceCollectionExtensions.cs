@@ -37,6 +37,7 @@ public static class SystemOfRecordServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddEventSerialization();
         services.TryAddSingleton(CreateSystemOfRecord);
+        services.TryAddSingleton(sp => new EventStoreHealthCheck(sp.GetRequiredService<SystemOfRecord>()));
 
         return new SystemOfRecordBuilder(services);
     }
