@@ -79,7 +79,7 @@ public sealed class KafkaEventConsumerBuilder
     /// <returns>This builder.</returns>
     public KafkaEventConsumerBuilder WithIdempotency(Action<IdempotencyOptions>? configure = null)
     {
-        Services.AddInMemoryProcessedEventLogIfNone();
+        Services.TryAddSingleton<IProcessedEventLog>(_ => new InMemoryProcessedEventLog());
         return WithIdempotency(sp => sp.GetRequiredService<IProcessedEventLog>(), configure);
     }
 
@@ -95,10 +95,4 @@ public sealed class KafkaEventConsumerBuilder
         Registration.Idempotency = (processedEventLog, options);
         return this;
     }
-}
-
-file static class ProcessedEventLogDefaults
-{
-    public static void AddInMemoryProcessedEventLogIfNone(this IServiceCollection services) =>
-        services.TryAddSingleton<IProcessedEventLog>(_ => new InMemoryProcessedEventLog());
 }
