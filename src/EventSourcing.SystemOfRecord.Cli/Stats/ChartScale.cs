@@ -68,7 +68,9 @@ internal sealed class ChartScale
             _ when Width == TimeSpan.FromHours(1) => "hour",
             _ when Width == TimeSpan.FromDays(1) => "day",
             _ when Width == TimeSpan.FromDays(7) => "week",
-            _ => CommandLine.TimeText.Format(Width),
+            _ when Width < TimeSpan.FromHours(1) => $"{Width.TotalMinutes:0} minutes",
+            _ when Width < TimeSpan.FromDays(1) => $"{Width.TotalHours:0} hours",
+            _ => $"{Width.TotalDays:0} days",
         };
 
     private static long Count(DateTime first, DateTime end, TimeSpan width) =>

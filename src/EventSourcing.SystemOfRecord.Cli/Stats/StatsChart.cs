@@ -30,7 +30,15 @@ internal static class StatsChart
         }
 
         plot.Add.Bars(bars);
-        plot.Axes.DateTimeTicksBottom();
+        var axis = plot.Axes.DateTimeTicksBottom();
+        if (axis.TickGenerator is ScottPlot.TickGenerators.DateTimeAutomatic ticks)
+        {
+            // ISO dates, not the invariant culture's month/day/year.
+            ticks.LabelFormatter = time => time.ToString(
+                time.TimeOfDay == TimeSpan.Zero ? "yyyy-MM-dd" : "yyyy-MM-dd\nHH:mm" + (time.Second != 0 ? ":ss" : string.Empty),
+                CultureInfo.InvariantCulture);
+        }
+
         plot.Axes.Margins(bottom: 0);
         plot.YLabel($"events per {scale.Unit}");
         plot.XLabel("time (UTC)");
