@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using EventSourcing.SystemOfRecord.Cli;
 
 // Ctrl+C and SIGTERM ask the running command to stop where it can resume (a republish writes its exact checkpoint);
-// a second Ctrl+C ends the process at once.
+// a second one ends the process at once.
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -14,8 +14,11 @@ Console.CancelKeyPress += (_, e) =>
 };
 using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
 {
-    context.Cancel = true;
-    stop.Cancel();
+    if (!stop.IsCancellationRequested)
+    {
+        context.Cancel = true;
+        stop.Cancel();
+    }
 });
 
 return await SorCli.RunAsync(args, CliConsole.ForProcess(), stop.Token);

@@ -10,15 +10,9 @@ namespace EventSourcing.SystemOfRecord.Cli.Republish;
 /// </summary>
 internal sealed class ProgressLine(ProgressTask task) : IProgress<ReplayProgress>
 {
-    private ReplayProgress? _last;
-
-    /// <summary>The last report, or null before the first.</summary>
-    public ReplayProgress? Last => Volatile.Read(ref _last);
-
     public void Report(ReplayProgress value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        Volatile.Write(ref _last, value);
         task.MaxValue = Math.Max(1, value.BucketsTotal);
         task.Value = value.BucketsCompleted;
         task.Description = Markup.Escape(Describe(value));

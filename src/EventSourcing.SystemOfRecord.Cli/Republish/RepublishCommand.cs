@@ -23,8 +23,11 @@ internal static partial class RepublishCommand
     /// <summary>The prefix the library keeps managed replay checkpoints under (what <c>sor checkpoints list --prefix replay/</c> shows).</summary>
     public const string CheckpointPrefix = "replay/";
 
-    /// <summary>Lanes by default: events of one key keep their order; enough publishes in flight to keep a broker busy.</summary>
-    public const int DefaultParallelism = 16;
+    /// <summary>
+    /// Lanes by default: events of one key keep their order, and enough publishes are in flight that the producer's
+    /// linger (5 ms by default) does not set the pace (on the mock cluster: 1 lane 163 events/s, 16 lanes 1 306, 64 lanes 3 408).
+    /// </summary>
+    public const int DefaultParallelism = 64;
 
     public static Command Create(GlobalOptions global)
     {
@@ -125,7 +128,6 @@ internal static partial class RepublishCommand
             output.MarkupLineInterpolated(
                 $"Republishing [bold]{TimeText.Format(first)}[/] to [bold]{TimeText.Format(end)}[/] of {session.Description} to Kafka at {kafka.BootstrapServers} as replay [bold]{replay}[/]{(existing is null ? string.Empty : ", resuming at " + TimeText.Format(existing.NextBucket))}.");
 
-            ProgressLine? line = null;
             ReplayResult result;
             try
             {
@@ -134,7 +136,7 @@ internal static partial class RepublishCommand
                     .Columns(new ProgressBarColumn(), new PercentageColumn(), new TaskDescriptionColumn { Alignment = Justify.Left }, new SpinnerColumn())
                     .StartAsync(async progress =>
                     {
-                        line = new ProgressLine(progress.AddTask("starting", maxValue: 1));
+                        var line = new ProgressLine(progress.AddTask("starting", maxValue: 1));
                         return await sor.RunReplayAsync(replay, first, end, options, line, cancellationToken);
                     });
             }
@@ -143,9 +145,7 @@ internal static partial class RepublishCommand
                 // The replay wrote its checkpoint before it threw: say where it stands and how to go on.
                 var checkpoint = await TryReadCheckpointAsync(sor, replay, logger);
                 var stopped = cancellationToken.IsCancellationRequested && ex is OperationCanceledException;
-                var state = string.Create(
-                    CultureInfo.InvariantCulture,
-                    $" after {line?.Last?.Events ?? 0:N0} events this run; checkpoint {CheckpointPrefix}{replay}: {(checkpoint is null ? "none" : Describe(checkpoint))}.");
+                var state = $"; checkpoint {CheckpointPrefix}{replay}: {(checkpoint is null ? "none" : Describe(checkpoint))}.";
                 output.MarkupLine((stopped ? "[yellow]Stopped[/]" : "[red]Failed[/]") + Markup.Escape(state));
                 if (checkpoint is { IsComplete: false })
                 {

@@ -88,7 +88,7 @@ public sealed class RepublishCommandTests : KafkaFixture
         Assert.Multiple(() =>
         {
             Assert.That(stopped.ExitCode, Is.EqualTo(ExitCodes.Cancelled), stopped.ToString());
-            Assert.That(stopped.Output, Does.Contain("Stopped after").And.Contain("Continue with: sor republish --name big --resume"));
+            Assert.That(stopped.Output, Does.Contain("Stopped; checkpoint replay/big: buckets").And.Contain("Continue with: sor republish --name big --resume"));
             Assert.That(checkpoint.Output, Does.Contain("replay/big").And.Contain("next bucket").And.Not.Contain("complete"), "stopped mid-range: " + checkpoint);
             Assert.That(resumed.ExitCode, Is.EqualTo(ExitCodes.Success), resumed.ToString());
             Assert.That(ids, Has.Count.EqualTo(300), "the stop and the resume together sent each event exactly once");
