@@ -1,3 +1,4 @@
+using System.Reflection;
 using EventSourcing.SystemOfRecord.Cli.Tests.Support;
 using EventSourcing.SystemOfRecord.Kafka.Tests.Support;
 
@@ -26,15 +27,17 @@ public sealed class ToolInstallTests
             ["DOTNET_NOLOGO"] = "1",
         };
 
-        // The tool was built with this test assembly (a project reference): pack what is there.
+        // The tool was built with this test assembly (a project reference): pack what is there, under the version it
+        // was built with (MinVer would count a commit made since the build).
+        var built = typeof(SorCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        var version = built.Split('+')[0];
         var pack = await ProcessRun.RunAsync(
             ProcessRun.Dotnet,
-            ["pack", Repository.PathOf("src/EventSourcing.SystemOfRecord.Cli"), "-c", Repository.Configuration, "--no-build", "-o", feed],
+            ["pack", Repository.PathOf("src/EventSourcing.SystemOfRecord.Cli"), "-c", Repository.Configuration, "--no-build", "-o", feed, $"-p:MinVerVersionOverride={version}"],
             environment,
             StepTimeout);
         Assert.That(pack.ExitCode, Is.Zero, pack.Output);
-        var package = Directory.GetFiles(feed, "EventSourcing.SystemOfRecord.Cli.*.nupkg").Single();
-        var version = Path.GetFileNameWithoutExtension(package)["EventSourcing.SystemOfRecord.Cli.".Length..];
+        Assert.That(File.Exists(Path.Combine(feed, $"EventSourcing.SystemOfRecord.Cli.{version}.nupkg")), pack.Output);
 
         // Only the local feed: nothing is fetched from anywhere else.
         var config = Path.Combine(folder.Path, "nuget.config");
