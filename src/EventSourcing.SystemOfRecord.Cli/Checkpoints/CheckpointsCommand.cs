@@ -107,12 +107,7 @@ internal static class CheckpointsCommand
             var checkpoints = session.Checkpoints;
             var value = await checkpoints.ReadCheckpointAsync(checkpoint, context.CancellationToken)
                 ?? throw new CliException(ExitCodes.NotFound, $"There is no checkpoint named '{checkpoint}'.");
-
-            // Compare-and-delete: a value that changed since it was read (a replay still running) is not deleted.
-            if (!await checkpoints.TryReplaceCheckpointAsync(checkpoint, value, null, context.CancellationToken))
-            {
-                throw new CliException(ExitCodes.Refused, $"Checkpoint '{checkpoint}' changed while it was being deleted (is its replay running?); nothing was deleted.");
-            }
+            await checkpoints.DeleteCheckpointAsync(checkpoint, context.CancellationToken);
 
             context.Console.Output.MarkupLineInterpolated($"Deleted checkpoint [bold]{checkpoint}[/] (it was: {value}).");
             return ExitCodes.Success;
