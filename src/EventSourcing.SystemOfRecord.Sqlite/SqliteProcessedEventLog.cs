@@ -13,6 +13,7 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
 {
     private readonly SqliteStoreOptions _options;
     private readonly string _connectionString;
+    private readonly string _dataSource;
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private volatile bool _schemaReady;
 
@@ -30,14 +31,33 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
         _options = options.Clone();
-        _connectionString = new SqliteConnectionStringBuilder(_options.ConnectionString)
+        var builder = new SqliteConnectionStringBuilder(_options.ConnectionString)
         {
             DefaultTimeout = (int)Math.Max(1, Math.Ceiling(_options.BusyTimeout.TotalSeconds)),
-        }.ConnectionString;
+        };
+        _connectionString = builder.ConnectionString;
+        _dataSource = builder.DataSource;
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> IsProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default)
+    /// <exception cref="SqliteStoreException">SQLite failed (a lock held past the busy timeout is transient).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask<bool> IsProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default) =>
+        GuardAsync("Looking up a processed event", () => IsProcessedCoreAsync(eventId, cancellationToken));
+
+    /// <inheritdoc />
+    /// <exception cref="SqliteStoreException">SQLite failed (a full disk: 13; a lock held past the busy timeout: 5 or 6, transient); the event is not marked.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask MarkProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default) =>
+        GuardAsync("Marking an event processed", () => MarkProcessedCoreAsync(eventId, cancellationToken));
+
+    /// <inheritdoc />
+    /// <exception cref="SqliteStoreException">SQLite failed; nothing was pruned.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask<long> PruneAsync(DateTimeOffset eventTimeBefore, CancellationToken cancellationToken = default) =>
+        GuardAsync("Pruning processed events", () => PruneCoreAsync(eventTimeBefore, cancellationToken));
+
+    private async Task<bool> IsProcessedCoreAsync(TimeUuid eventId, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -50,8 +70,7 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
         }
     }
 
-    /// <inheritdoc />
-    public async ValueTask MarkProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default)
+    private async Task MarkProcessedCoreAsync(TimeUuid eventId, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -68,8 +87,7 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
         }
     }
 
-    /// <inheritdoc />
-    public async ValueTask<long> PruneAsync(DateTimeOffset eventTimeBefore, CancellationToken cancellationToken = default)
+    private async Task<long> PruneCoreAsync(DateTimeOffset eventTimeBefore, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -81,6 +99,25 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
             }
         }
     }
+
+    private async ValueTask<T> GuardAsync<T>(string operation, Func<Task<T>> work)
+    {
+        try
+        {
+            return await work().ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteStoreException.From(ex, operation, _dataSource);
+        }
+    }
+
+    private async ValueTask GuardAsync(string operation, Func<Task> work) =>
+        await GuardAsync(operation, async () =>
+        {
+            await work().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
 
     private async ValueTask<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -182,7 +182,10 @@ public sealed class SqliteEventStoreTests
             await Eventually.UntilAsync(() => store.QueuedAppends == 3, "three appends are queued");
         }
 
-        Assert.That(async () => await poison, Throws.TypeOf<SqliteException>().With.Message.Contains("poison refused"));
+        var refused = Assert.ThrowsAsync<SqliteStoreException>(async () => await poison);
+        Assert.That(refused!.Message, Does.Contain("poison refused"));
+        Assert.That(refused.InnerException, Is.TypeOf<SqliteException>());
+        Assert.That(refused.SqliteErrorCode, Is.EqualTo(19), "SQLITE_CONSTRAINT, from RAISE(ABORT)");
         await Task.WhenAll(first, good1, good2);
         Assert.That(store.BatchesStarted, Is.EqualTo(2), "the three shared one batch");
 
@@ -202,8 +205,9 @@ public sealed class SqliteEventStoreTests
             var appends = Enumerable.Range(0, 3).Select(i => store.AppendAsync(TestEvents.Create($"locked out {i}")).AsTask()).ToList();
             foreach (var append in appends)
             {
-                var ex = Assert.ThrowsAsync<SqliteException>(async () => await append);
+                var ex = Assert.ThrowsAsync<SqliteStoreException>(async () => await append);
                 Assert.That(ex!.SqliteErrorCode, Is.EqualTo(5).Or.EqualTo(6), "SQLITE_BUSY or SQLITE_LOCKED");
+                Assert.That(ex.IsTransient, Is.True);
             }
         }
 
@@ -389,9 +393,11 @@ public sealed class SqliteEventStoreTests
         command.CommandText = "PRAGMA journal_mode;";
         Assert.That(command.ExecuteScalar(), Is.EqualTo("wal"));
         command.CommandText = "SELECT value FROM metadata WHERE name = 'schema_version';";
-        Assert.That(command.ExecuteScalar(), Is.EqualTo("1"));
+        Assert.That(command.ExecuteScalar(), Is.EqualTo("2"));
         command.CommandText = "SELECT group_concat(name, ',') FROM pragma_table_info('events');";
-        Assert.That(command.ExecuteScalar(), Is.EqualTo("time_bucket,event_id,ts,message,topic,key,headers"));
+        Assert.That(command.ExecuteScalar(), Is.EqualTo("seq,time_bucket,event_id,ts,topic,key,headers,type,content_type,instance,trace_parent,trace_state,message"));
+        command.CommandText = "SELECT count(*) FROM pragma_index_list('events') WHERE \"unique\" = 1 AND name = 'events_by_bucket_and_id';";
+        Assert.That(command.ExecuteScalar(), Is.EqualTo(1L));
         command.CommandText = "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name);";
         Assert.That(command.ExecuteScalar(), Is.EqualTo("checkpoints,events,metadata"));
     }
