@@ -136,6 +136,10 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
     /// waits for the outcome, so that a cancelled append was never written.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="recordedEvent"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// A text field of the event (message, key, topic, a header, type, ...) holds a lone UTF-16 surrogate, which UTF-8
+    /// cannot store; nothing was written.
+    /// </exception>
     /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
     /// <exception cref="SqliteStoreException">
     /// SQLite refused the write; nothing of the event was written. <see cref="SqliteStoreException.SqliteErrorCode"/>
@@ -152,7 +156,8 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        // Encode on the caller's thread: bad input fails here, before anything is queued, and the writer stays busy writing.
+        // Check and encode on the caller's thread: bad input fails here, before anything is queued, and the writer stays busy writing.
+        Utf16Text.ThrowIfInvalid(recordedEvent);
         var pending = new PendingAppend(recordedEvent, HeadersJson.Encode(recordedEvent.Headers));
         Enqueue(pending);
 

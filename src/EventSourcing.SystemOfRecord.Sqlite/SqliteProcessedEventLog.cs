@@ -18,13 +18,14 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
     private volatile bool _schemaReady;
 
     /// <summary>Creates a log in the SQLite file <paramref name="connectionString"/> names (created when missing).</summary>
-    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null or empty.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException"><paramref name="connectionString"/> is null, empty, or names no usable file.</exception>
     public SqliteProcessedEventLog(string connectionString)
         : this(new SqliteStoreOptions { ConnectionString = connectionString })
     {
     }
 
     /// <summary>Creates a log with the store's settings (connection string, synchronous mode, busy timeout); the batch size is not used.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
     public SqliteProcessedEventLog(SqliteStoreOptions options)
     {

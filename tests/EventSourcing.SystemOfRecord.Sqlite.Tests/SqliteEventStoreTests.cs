@@ -23,6 +23,36 @@ public sealed class SqliteEventStoreTests
         Assert.That(_database.Scalar("SELECT count(*) FROM events"), Is.Zero);
     }
 
+    [TestCase("message")]
+    [TestCase("key")]
+    [TestCase("topic")]
+    [TestCase("header name")]
+    [TestCase("header value")]
+    [TestCase("type")]
+    [TestCase("instance")]
+    public async Task AppendAsync_LoneSurrogateInAnyTextField_ThrowsArgumentExceptionAndWritesNothing(string field)
+    {
+        var store = _database.CreateStore();
+        await store.EnsureCreatedAsync(TestEvents.Increment);
+        const string bad = "ok \uD83C then cut";
+        var e = field switch
+        {
+            "message" => TestEvents.Create(bad),
+            "key" => TestEvents.Create("m", key: bad),
+            "topic" => TestEvents.Create("m", topic: bad),
+            "header name" => TestEvents.Create("m", headers: new Dictionary<string, string> { [bad] = "v" }),
+            "header value" => TestEvents.Create("m", headers: new Dictionary<string, string> { ["h"] = bad }),
+            "type" => TestEvents.Create("m") with { Type = bad },
+            _ => TestEvents.Create("m") with { Instance = bad },
+        };
+
+        var ex = Assert.ThrowsAsync<ArgumentException>(async () => await store.AppendAsync(e));
+
+        Assert.That(ex!.Message, Does.Contain(field).And.Contain("surrogate"));
+        Assert.That(ex.ParamName, Is.EqualTo("recordedEvent"));
+        Assert.That(_database.Scalar("SELECT count(*) FROM events"), Is.Zero);
+    }
+
     [Test]
     public async Task AppendAsync_ThenNewStoreOnSameFile_SeesEveryEventAndTheIncrement()
     {
