@@ -22,13 +22,13 @@ public sealed partial class SqliteEventStore
         LIMIT $limit;
         """;
 
+    private long _chunksRead;
+
     /// <summary>For tests: the most rows one chunk of a read holds.</summary>
     internal int ReadChunkRows { get; set; } = DefaultReadChunkRows;
 
     /// <summary>Chunks read so far by every read of this store (for tests).</summary>
     internal long ChunksRead => Interlocked.Read(ref _chunksRead);
-
-    private long _chunksRead;
 
     /// <summary>
     /// Streams the rows with <paramref name="from"/> &lt;= time_bucket &lt; <paramref name="toExclusive"/> in (bucket, id)
