@@ -38,6 +38,7 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
     private readonly TaskCompletionSource _writerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _writerThread;
     private bool _completed; // guarded by _pending: no more appends are accepted
+    private readonly ReadSessions _readSessions;
     private readonly object _schemaGate = new();
     private Task? _schema;
     private long _checkedIncrementTicks; // 0 until EnsureCreatedAsync succeeded
@@ -74,6 +75,7 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
         // The writer's long-lived connection is not pooled: closing it after a failure really closes its file handles.
         builder.Pooling = false;
         _writerConnectionString = builder.ConnectionString;
+        _readSessions = new ReadSessions(OpenReadSessionAsync);
     }
 
     /// <summary>The database file (the connection string's Data Source; never the rest of it, which may hold a password).</summary>
@@ -209,6 +211,7 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
         Interlocked.Exchange(ref _disposed, 1);
         CompleteQueue();
         await _writerExited.Task.ConfigureAwait(false);
+        _readSessions.Dispose();
 
         // Close the idle pooled connections to the file, so the WAL is checkpointed and the file can be moved or deleted.
         try

@@ -175,6 +175,64 @@ public sealed class SqliteEventStoreReadTests
         Assert.That(read, Is.EqualTo(first.Select(e => e.Message).Append("ahead of the reader")));
     }
 
+    [Test]
+    public async Task ReadBucketAsync_ManyReadsAbandonedAfterOneRow_ReuseTheirSessionsAndLeakNoHandles()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Ignore("Counts /proc/self/fd.");
+        }
+
+        var store = _database.CreateStore(o => o.Synchronous = SqliteSynchronousMode.Off);
+        store.ReadChunkRows = 2;
+        await store.EnsureCreatedAsync(TestEvents.Increment);
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => store.AppendAsync(TestEvents.Create($"m{i}")).AsTask()));
+        await FirstAsync(store);
+        var baseline = ChildProcess.OpenFileDescriptors();
+
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.That(await FirstAsync(store), Does.StartWith("m"));
+        }
+
+        Assert.That(ChildProcess.OpenFileDescriptors(), Is.LessThanOrEqualTo(baseline + 2));
+        Assert.That(await store.ReadBucketAsync(TestEvents.Bucket).ToListAsync(), Has.Count.EqualTo(5), "a session left mid-range reads from the start next time");
+
+        static async Task<string> FirstAsync(SqliteEventStore store)
+        {
+            await foreach (var e in store.ReadBucketAsync(TestEvents.Bucket))
+            {
+                return e.Message;
+            }
+
+            return "none";
+        }
+    }
+
+    [Test]
+    public async Task ReadBucketAsync_StoreDisposedBetweenChunks_ThrowsObjectDisposedException()
+    {
+        var store = _database.CreateStore(o => o.Synchronous = SqliteSynchronousMode.Off);
+        store.ReadChunkRows = 2;
+        await store.EnsureCreatedAsync(TestEvents.Increment);
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => store.AppendAsync(TestEvents.Create($"m{i}")).AsTask()));
+
+        var read = 0;
+        Assert.That(
+            async () =>
+            {
+                await foreach (var _ in store.ReadBucketAsync(TestEvents.Bucket))
+                {
+                    if (++read == 1)
+                    {
+                        await store.DisposeAsync();
+                    }
+                }
+            },
+            Throws.InstanceOf<ObjectDisposedException>());
+        Assert.That(read, Is.EqualTo(2), "the chunk already read is handed out; the next one is refused");
+    }
+
     /// <summary>1 200 events over two buckets (several chunks), read back as a range.</summary>
     private static async Task<(DateTime From, DateTime To, List<TimeUuid> Ids)> SeedRangeAsync(SqliteEventStore store)
     {

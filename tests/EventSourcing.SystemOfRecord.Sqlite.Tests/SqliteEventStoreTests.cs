@@ -53,6 +53,33 @@ public sealed class SqliteEventStoreTests
         Assert.That(_database.Scalar("SELECT count(*) FROM events"), Is.Zero);
     }
 
+    [TestCase("key")]
+    [TestCase("headers")]
+    [TestCase("type")]
+    [TestCase("content type")]
+    [TestCase("instance")]
+    [TestCase("traceparent")]
+    [TestCase("tracestate")]
+    public async Task ReadBucketAsync_OneOptionalFieldSet_ReadsBackThatFieldAndNoOther(string field)
+    {
+        var store = _database.CreateStore();
+        await store.EnsureCreatedAsync(TestEvents.Increment);
+        var e = field switch
+        {
+            "key" => TestEvents.Create("m", key: "k"),
+            "headers" => TestEvents.Create("m", headers: new Dictionary<string, string> { ["h"] = "v" }),
+            "type" => TestEvents.Create("m") with { Type = "t" },
+            "content type" => TestEvents.Create("m") with { ContentType = "text/plain" },
+            "instance" => TestEvents.Create("m") with { Instance = "i" },
+            "traceparent" => TestEvents.Create("m") with { TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+            _ => TestEvents.Create("m") with { TraceState = "a=b" },
+        };
+
+        await store.AppendAsync(e);
+
+        Assert.That((await store.ReadBucketAsync(TestEvents.Bucket).ToListAsync()).Single(), Is.EqualTo(e));
+    }
+
     [Test]
     public async Task AppendAsync_ThenNewStoreOnSameFile_SeesEveryEventAndTheIncrement()
     {
