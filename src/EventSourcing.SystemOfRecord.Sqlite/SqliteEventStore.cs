@@ -15,8 +15,8 @@ namespace EventSourcing.SystemOfRecord.Sqlite;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Reads come in short chunks keyed on the last row read, each its own read transaction on a pooled connection: a
-/// bucket or a range is never held in memory, and a slow reader never stops SQLite from checkpointing the WAL.
+/// Reads come in short chunks keyed on the last row read, each its own read transaction: a bucket or a range is never
+/// held in memory, and a slow reader never stops SQLite from checkpointing the WAL.
 /// </para>
 /// <para>
 /// Every SQLite error leaves the store as a <see cref="SqliteStoreException"/> that carries SQLite's result code and
