@@ -27,5 +27,14 @@ public sealed partial class SqliteEventStore
 
         [LoggerMessage(1006, LogLevel.Error, "Appending event {EventId} to {DataSource} failed; it was not written.")]
         public static partial void AppendFailed(ILogger logger, Exception exception, TimeUuid eventId, string dataSource);
+
+        [LoggerMessage(1007, LogLevel.Information, "Migrated the events schema of {DataSource} from version {From} to {To}: {Rows} events in {Elapsed}.")]
+        public static partial void SchemaMigrated(ILogger logger, string dataSource, int from, int to, long rows, TimeSpan elapsed);
+
+        [LoggerMessage(1008, LogLevel.Warning, "Could not truncate the WAL of {DataSource} after the schema migration; later checkpoints reuse it.")]
+        public static partial void WalTruncateFailed(ILogger logger, Exception exception, string dataSource);
+
+        [LoggerMessage(1009, LogLevel.Warning, "Closing a connection to {DataSource} failed; SQLite rolls back whatever it left open.")]
+        public static partial void CloseFailed(ILogger logger, Exception exception, string dataSource);
     }
 }

@@ -5,14 +5,17 @@ namespace EventSourcing.SystemOfRecord.Sqlite;
 
 public sealed partial class SqliteEventStore
 {
+    // An event id already stored is replaced (an upsert, as Cassandra does): retrying an append is harmless.
     private const string InsertSql = """
-        INSERT OR REPLACE INTO events (time_bucket, event_id, ts, message, topic, key, headers)
-        VALUES ($time_bucket, $event_id, $ts, $message, $topic, $key, $headers);
+        INSERT OR REPLACE INTO events (time_bucket, event_id, ts, topic, key, headers, type, content_type, instance, trace_parent, trace_state, message)
+        VALUES ($time_bucket, $event_id, $ts, $topic, $key, $headers, $type, $content_type, $instance, $trace_parent, $trace_state, $message);
         """;
 
-    // SQLITE_BUSY and SQLITE_LOCKED: another connection held the lock past the busy timeout. Nothing was written.
-    private const int SqliteBusy = 5;
-    private const int SqliteLocked = 6;
+    // SQLite's primary result codes that one event's content can cause.
+    private const int SqliteError = 1;
+    private const int SqliteTooBig = 18;
+    private const int SqliteConstraint = 19;
+    private const int SqliteMismatch = 20;
 
     private SqliteConnection? _writeConnection;
     private SqliteCommand? _insert;
@@ -107,7 +110,7 @@ public sealed partial class SqliteEventStore
     /// <summary>
     /// The one writer: takes up to <see cref="SqliteStoreOptions.MaxBatchSize"/> queued appends, inserts them in one
     /// transaction, commits, then completes each caller's task. While it commits, new appends queue up for the next batch.
-    /// Runs until the queue is completed (disposal) and drained.
+    /// Runs until the queue is completed (disposal) and drained. Never throws: an exception on this thread would end the process.
     /// </summary>
     private void WriteLoop()
     {
@@ -161,13 +164,14 @@ public sealed partial class SqliteEventStore
         {
             // The transaction was rolled back: none of the batch is in the file.
             CloseWriteConnection();
-            if (batch.Count == 1 || ex is not SqliteException { SqliteErrorCode: not (SqliteBusy or SqliteLocked) })
+            var error = ToStoreError(ex);
+            if (batch.Count == 1 || ex is not SqliteException { SqliteErrorCode: var code } || !MayConcernOneEvent(code))
             {
-                // One event, a lock held past the busy timeout, or no schema: retrying each would only repeat the wait.
+                // One event, or an error of the whole database (locked, full, failing disk, no schema): every caller gets it.
                 Log.BatchFailed(_logger, ex, batch.Count, _dataSource);
                 foreach (var pending in batch)
                 {
-                    pending.Completion.TrySetException(ex);
+                    pending.Completion.TrySetException(error);
                 }
 
                 return;
@@ -188,20 +192,30 @@ public sealed partial class SqliteEventStore
             {
                 CloseWriteConnection();
                 Log.AppendFailed(_logger, ex, batch[i].Event.EventId, _dataSource);
-                batch[i].Completion.TrySetException(ex);
+                batch[i].Completion.TrySetException(ToStoreError(ex));
             }
         }
     }
+
+    /// <summary>
+    /// Whether an error may come from one event of a batch (a constraint, a trigger, a value too big), so that the
+    /// others are worth writing alone. Locks, a full disk, I/O errors and damage concern every event alike.
+    /// </summary>
+    private static bool MayConcernOneEvent(int sqliteErrorCode) =>
+        sqliteErrorCode is SqliteError or SqliteTooBig or SqliteConstraint or SqliteMismatch;
+
+    private Exception ToStoreError(Exception exception) => exception is SqliteException sqlite
+        ? SqliteStoreException.From(sqlite, "Appending events", _dataSource)
+        : exception;
 
     /// <summary>Inserts <paramref name="count"/> events from <paramref name="start"/> in one <c>BEGIN IMMEDIATE</c> transaction and commits it.</summary>
     private void InsertCommitted(List<PendingAppend> batch, int start, int count)
     {
         var insert = GetInsertCommand();
         var connection = insert.Connection!;
-        var transaction = connection.BeginTransaction(deferred: false);
+        WriteTransaction.Begin(connection);
         try
         {
-            insert.Transaction = transaction;
             var parameters = insert.Parameters;
             for (var i = start; i < start + count; i++)
             {
@@ -210,24 +224,25 @@ public sealed partial class SqliteEventStore
                 parameters[0].Value = UnixTicks.FromUtc(recorded.TimeBucket);
                 parameters[1].Value = SortableEventId.Encode(recorded.EventId);
                 parameters[2].Value = UnixTicks.FromUtc(recorded.Timestamp);
-                parameters[3].Value = recorded.Message;
-                parameters[4].Value = recorded.Topic;
-                parameters[5].Value = (object?)recorded.Key ?? DBNull.Value;
-                parameters[6].Value = (object?)pending.Headers ?? DBNull.Value;
+                parameters[3].Value = recorded.Topic;
+                parameters[4].Value = (object?)recorded.Key ?? DBNull.Value;
+                parameters[5].Value = (object?)pending.Headers ?? DBNull.Value;
+                parameters[6].Value = (object?)recorded.Type ?? DBNull.Value;
+                parameters[7].Value = (object?)recorded.ContentType ?? DBNull.Value;
+                parameters[8].Value = (object?)recorded.Instance ?? DBNull.Value;
+                parameters[9].Value = (object?)recorded.TraceParent ?? DBNull.Value;
+                parameters[10].Value = (object?)recorded.TraceState ?? DBNull.Value;
+                parameters[11].Value = recorded.Message;
                 insert.ExecuteNonQuery();
             }
 
-            transaction.Commit();
+            WriteTransaction.Commit(connection);
         }
         catch
         {
-            TryRollback(transaction);
+            // Best effort, and never over the original error: after a failed COMMIT on a full disk SQLite has rolled back already.
+            WriteTransaction.TryRollback(connection);
             throw;
-        }
-        finally
-        {
-            insert.Transaction = null;
-            transaction.Dispose();
         }
 
         Interlocked.Increment(ref _transactionsCommitted);
@@ -242,39 +257,46 @@ public sealed partial class SqliteEventStore
         }
 
         // The writer opens its connection synchronously: SQLite does no asynchronous I/O anyway.
-        var connection = OpenConnectionAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        var connection = OpenConnectionAsync(CancellationToken.None, forWriter: true).AsTask().GetAwaiter().GetResult();
         var insert = connection.CreateCommand();
         insert.CommandText = InsertSql;
         insert.Parameters.Add("$time_bucket", SqliteType.Integer);
         insert.Parameters.Add("$event_id", SqliteType.Blob);
         insert.Parameters.Add("$ts", SqliteType.Integer);
-        insert.Parameters.Add("$message", SqliteType.Text);
         insert.Parameters.Add("$topic", SqliteType.Text);
         insert.Parameters.Add("$key", SqliteType.Text);
         insert.Parameters.Add("$headers", SqliteType.Text);
+        insert.Parameters.Add("$type", SqliteType.Text);
+        insert.Parameters.Add("$content_type", SqliteType.Text);
+        insert.Parameters.Add("$instance", SqliteType.Text);
+        insert.Parameters.Add("$trace_parent", SqliteType.Text);
+        insert.Parameters.Add("$trace_state", SqliteType.Text);
+        insert.Parameters.Add("$message", SqliteType.Text);
         _writeConnection = connection;
         _insert = insert;
         return insert;
     }
 
-    private static void TryRollback(SqliteTransaction transaction)
-    {
-        try
-        {
-            transaction.Rollback();
-        }
-        catch (Exception)
-        {
-            // SQLite already rolled back (it does after some errors), or the connection is gone: either way nothing was committed.
-        }
-    }
-
+    /// <summary>
+    /// Closes the writer's connection (it is not pooled, so its file handles go with it; SQLite rolls back anything still
+    /// open). Never throws: it runs after failures and on the writer thread.
+    /// </summary>
     private void CloseWriteConnection()
     {
-        _insert?.Dispose();
+        IDisposable?[] owned = [_insert, _writeConnection];
         _insert = null;
-        _writeConnection?.Dispose();
         _writeConnection = null;
+        foreach (var disposable in owned)
+        {
+            try
+            {
+                disposable?.Dispose();
+            }
+            catch (Exception ex)
+            {
+                Log.CloseFailed(_logger, ex, _dataSource);
+            }
+        }
     }
 
     /// <summary>One append waiting for the writer.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using EventSourcing.SystemOfRecord.Sqlite.Internal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -16,7 +15,12 @@ namespace EventSourcing.SystemOfRecord.Sqlite;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Reads stream rows from their own pooled connection and never hold a bucket or a range in memory.
+/// Reads come in short chunks keyed on the last row read, each its own read transaction: a bucket or a range is never
+/// held in memory, and a slow reader never stops SQLite from checkpointing the WAL.
+/// </para>
+/// <para>
+/// Every SQLite error leaves the store as a <see cref="SqliteStoreException"/> that carries SQLite's result code and
+/// says whether it is transient. A failed append wrote nothing of its event.
 /// </para>
 /// <para>
 /// Disposing the store writes the appends already queued, then closes its connections; appends started
@@ -25,19 +29,20 @@ namespace EventSourcing.SystemOfRecord.Sqlite;
 /// </remarks>
 public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IAsyncDisposable, IDisposable
 {
-    private const string SelectColumns = "SELECT time_bucket, event_id, message, topic, key, headers FROM events ";
-
     private readonly SqliteStoreOptions _options;
     private readonly string _connectionString;
+    private readonly string _writerConnectionString;
     private readonly string _dataSource;
     private readonly ILogger _logger;
     private readonly Queue<PendingAppend> _pending = new();
     private readonly TaskCompletionSource _writerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _writerThread;
     private bool _completed; // guarded by _pending: no more appends are accepted
+    private readonly ReadSessions _readSessions;
     private readonly object _schemaGate = new();
     private Task? _schema;
     private long _checkedIncrementTicks; // 0 until EnsureCreatedAsync succeeded
+    private long _maxPageCount;
     private int _disposed;
 
     /// <summary>Creates a store on the file the options name. Nothing is opened until first use.</summary>
@@ -66,12 +71,35 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
         };
         _connectionString = builder.ConnectionString;
         _dataSource = builder.DataSource;
+
+        // The writer's long-lived connection is not pooled: closing it after a failure really closes its file handles.
+        builder.Pooling = false;
+        _writerConnectionString = builder.ConnectionString;
+        _readSessions = new ReadSessions(OpenReadSessionAsync);
     }
 
     /// <summary>The database file (the connection string's Data Source; never the rest of it, which may hold a password).</summary>
     public string DataSource => _dataSource;
 
+    /// <summary>
+    /// For tests: SQLite's <c>PRAGMA max_page_count</c> on every connection opened from now on, so that a file "fills"
+    /// (<c>SQLITE_FULL</c>) at a chosen size. 0 (the default) leaves SQLite's limit.
+    /// </summary>
+    internal long MaxPageCount
+    {
+        get => Interlocked.Read(ref _maxPageCount);
+        set => Interlocked.Exchange(ref _maxPageCount, value);
+    }
+
     /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bucketIncrement"/> is zero or negative.</exception>
+    /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    /// <exception cref="BucketIncrementMismatchException">The file was created with another increment.</exception>
+    /// <exception cref="SqliteStoreException">
+    /// SQLite failed, or the file's schema is newer than this version of the package reads (it is never changed then).
+    /// A version-1 file is migrated to the current layout first, in one transaction.
+    /// </exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async ValueTask EnsureCreatedAsync(TimeSpan bucketIncrement, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bucketIncrement, TimeSpan.Zero);
@@ -82,7 +110,7 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
         }
 
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        var stored = await RecordBucketIncrementAsync(bucketIncrement, cancellationToken).ConfigureAwait(false);
+        var stored = await GuardAsync("Recording the bucket increment", () => RecordBucketIncrementAsync(bucketIncrement, cancellationToken)).ConfigureAwait(false);
         if (stored != bucketIncrement)
         {
             Log.IncrementMismatch(_logger, _dataSource, stored, bucketIncrement);
@@ -93,11 +121,14 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
     }
 
     /// <inheritdoc />
+    /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    /// <exception cref="SqliteStoreException">SQLite failed, or the file's schema is newer than this version of the package reads.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async ValueTask<TimeSpan?> GetBucketIncrementAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        return await ReadBucketIncrementAsync(cancellationToken).ConfigureAwait(false);
+        return await GuardAsync("Reading the bucket increment", () => ReadBucketIncrementAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -107,8 +138,17 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
     /// waits for the outcome, so that a cancelled append was never written.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="recordedEvent"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// A text field of the event (message, key, topic, a header, type, ...) holds a lone UTF-16 surrogate, which UTF-8
+    /// cannot store; nothing was written.
+    /// </exception>
     /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
-    /// <exception cref="SqliteException">SQLite refused the write (disk full, database locked past the busy timeout, ...); nothing was written.</exception>
+    /// <exception cref="SqliteStoreException">
+    /// SQLite refused the write; nothing of the event was written. <see cref="SqliteStoreException.SqliteErrorCode"/>
+    /// says why: 13 (<c>SQLITE_FULL</c>) when the disk is full, 5 or 6 (transient) when another connection held the
+    /// lock past <see cref="SqliteStoreOptions.BusyTimeout"/>, 10 (<c>SQLITE_IOERR</c>) when the disk failed.
+    /// </exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while the event was queued.</exception>
     public ValueTask AppendAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(recordedEvent);
@@ -118,7 +158,8 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        // Encode on the caller's thread: bad input fails here, before anything is queued, and the writer stays busy writing.
+        // Check and encode on the caller's thread: bad input fails here, before anything is queued, and the writer stays busy writing.
+        Utf16Text.ThrowIfInvalid(recordedEvent);
         var pending = new PendingAppend(recordedEvent, HeadersJson.Encode(recordedEvent.Headers));
         Enqueue(pending);
 
@@ -128,103 +169,80 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Rows come in chunks, each read in a short transaction of its own, so a slow consumer never holds the WAL; an
+    /// event appended to the bucket while it is read shows up if it sorts after the last row already returned.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="bucket"/> has <see cref="DateTimeKind.Unspecified"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The store is disposed (also between chunks of a read under way).</exception>
+    /// <exception cref="SqliteStoreException">SQLite failed, or a row is not one this store wrote (thrown while enumerating).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (thrown while enumerating).</exception>
     public IAsyncEnumerable<RecordedEvent> ReadBucketAsync(DateTime bucket, CancellationToken cancellationToken = default)
     {
         bucket = UnixTicks.Normalize(bucket, nameof(bucket));
         ThrowIfDisposed();
         var from = UnixTicks.FromUtc(bucket);
-        return ReadAsync("WHERE time_bucket = $from ORDER BY event_id", from, from, cancellationToken);
+        return ReadAsync(from, from + 1, cancellationToken);
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Rows come in chunks, each read in a short transaction of its own, so a replay that runs for hours never holds
+    /// the WAL; an event appended to the range while it is read shows up if it sorts after the last row already returned.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="fromBucket"/> or <paramref name="toExclusive"/> has <see cref="DateTimeKind.Unspecified"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The store is disposed (also between chunks of a read under way).</exception>
+    /// <exception cref="SqliteStoreException">SQLite failed, or a row is not one this store wrote (thrown while enumerating).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (thrown while enumerating).</exception>
     public IAsyncEnumerable<RecordedEvent> ReadRangeAsync(DateTime fromBucket, DateTime toExclusive, CancellationToken cancellationToken = default)
     {
         fromBucket = UnixTicks.Normalize(fromBucket, nameof(fromBucket));
         toExclusive = UnixTicks.Normalize(toExclusive, nameof(toExclusive));
         ThrowIfDisposed();
-        return ReadAsync(
-            "WHERE time_bucket >= $from AND time_bucket < $to ORDER BY time_bucket, event_id",
-            UnixTicks.FromUtc(fromBucket),
-            UnixTicks.FromUtc(toExclusive),
-            cancellationToken);
+        return ReadAsync(UnixTicks.FromUtc(fromBucket), UnixTicks.FromUtc(toExclusive), cancellationToken);
     }
 
-    /// <summary>Writes the appends already queued, then closes the store's connections. Safe to call more than once.</summary>
+    /// <summary>
+    /// Writes the appends already queued (they fail as any append would, a full disk included), then closes the store's
+    /// connections. Never throws; safe to call more than once.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         Interlocked.Exchange(ref _disposed, 1);
         CompleteQueue();
         await _writerExited.Task.ConfigureAwait(false);
+        _readSessions.Dispose();
 
         // Close the idle pooled connections to the file, so the WAL is checkpointed and the file can be moved or deleted.
-        using var connection = new SqliteConnection(_connectionString);
-        SqliteConnection.ClearPool(connection);
+        try
+        {
+            using var connection = new SqliteConnection(_connectionString);
+            SqliteConnection.ClearPool(connection);
+        }
+        catch (SqliteException ex)
+        {
+            Log.CloseFailed(_logger, ex, _dataSource);
+        }
     }
 
     /// <inheritdoc cref="DisposeAsync"/>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    private async IAsyncEnumerable<RecordedEvent> ReadAsync(string where, long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Opens a connection with this store's per-connection settings (busy timeout, synchronous): pooled, or the writer's own.</summary>
+    internal async ValueTask<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken, bool forWriter = false)
     {
-        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            var command = connection.CreateCommand();
-            await using (command.ConfigureAwait(false))
-            {
-#pragma warning disable CA2100 // The text is one of two constants of this class; values travel as parameters.
-                command.CommandText = SelectColumns + where;
-#pragma warning restore CA2100
-                command.Parameters.Add("$from", SqliteType.Integer).Value = from;
-                command.Parameters.Add("$to", SqliteType.Integer).Value = to;
-
-                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        yield return ReadEvent(reader);
-                    }
-                }
-            }
-        }
-    }
-
-    private static RecordedEvent ReadEvent(SqliteDataReader reader)
-    {
-        var bucket = UnixTicks.ToUtc(reader.GetInt64(0));
-
-        // GetFieldValue<byte[]> copies the 16 bytes; GetBytes would go through a blob stream on Microsoft.Data.Sqlite 10
-        // (about 2.6 KB allocated and ten times slower per row).
-        var key = reader.GetFieldValue<byte[]>(1);
-        if (key.Length != SortableEventId.Size)
-        {
-            throw new FormatException($"An events.event_id value is not {SortableEventId.Size} bytes long; the database was not written by this store.");
-        }
-
-        return new RecordedEvent(
-            bucket,
-            SortableEventId.Decode(key),
-            reader.GetString(3),
-            reader.IsDBNull(4) ? null : reader.GetString(4),
-            reader.GetString(2),
-            HeadersJson.Decode(reader.IsDBNull(5) ? null : reader.GetString(5)));
-    }
-
-    /// <summary>Opens a pooled connection with this store's per-connection settings (busy timeout, synchronous).</summary>
-    internal async ValueTask<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = new SqliteConnection(forWriter ? _writerConnectionString : _connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             var command = connection.CreateCommand();
             await using (command.ConfigureAwait(false))
             {
-#pragma warning disable CA2100 // Two numbers this class formats from validated options.
+                var maxPageCount = MaxPageCount;
+#pragma warning disable CA2100 // Numbers this class formats from validated options.
                 command.CommandText = FormattableString.Invariant(
-                    $"PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = {(int)_options.Synchronous};");
+                    $"PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = {(int)_options.Synchronous};")
+                    + (maxPageCount > 0 ? FormattableString.Invariant($" PRAGMA max_page_count = {maxPageCount};") : string.Empty);
 #pragma warning restore CA2100
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -235,6 +253,19 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>Runs one operation of the store, turning SQLite's errors into <see cref="SqliteStoreException"/>.</summary>
+    private async ValueTask<T> GuardAsync<T>(string operation, Func<Task<T>> work)
+    {
+        try
+        {
+            return await work().ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteStoreException.From(ex, operation, _dataSource);
         }
     }
 

@@ -13,31 +13,52 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
 {
     private readonly SqliteStoreOptions _options;
     private readonly string _connectionString;
+    private readonly string _dataSource;
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private volatile bool _schemaReady;
 
     /// <summary>Creates a log in the SQLite file <paramref name="connectionString"/> names (created when missing).</summary>
-    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null or empty.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException"><paramref name="connectionString"/> is null, empty, or names no usable file.</exception>
     public SqliteProcessedEventLog(string connectionString)
         : this(new SqliteStoreOptions { ConnectionString = connectionString })
     {
     }
 
     /// <summary>Creates a log with the store's settings (connection string, synchronous mode, busy timeout); the batch size is not used.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
     public SqliteProcessedEventLog(SqliteStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
         _options = options.Clone();
-        _connectionString = new SqliteConnectionStringBuilder(_options.ConnectionString)
+        var builder = new SqliteConnectionStringBuilder(_options.ConnectionString)
         {
             DefaultTimeout = (int)Math.Max(1, Math.Ceiling(_options.BusyTimeout.TotalSeconds)),
-        }.ConnectionString;
+        };
+        _connectionString = builder.ConnectionString;
+        _dataSource = builder.DataSource;
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> IsProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default)
+    /// <exception cref="SqliteStoreException">SQLite failed (a lock held past the busy timeout is transient).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask<bool> IsProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default) =>
+        GuardAsync("Looking up a processed event", () => IsProcessedCoreAsync(eventId, cancellationToken));
+
+    /// <inheritdoc />
+    /// <exception cref="SqliteStoreException">SQLite failed (a full disk: 13; a lock held past the busy timeout: 5 or 6, transient); the event is not marked.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask MarkProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default) =>
+        GuardAsync("Marking an event processed", () => MarkProcessedCoreAsync(eventId, cancellationToken));
+
+    /// <inheritdoc />
+    /// <exception cref="SqliteStoreException">SQLite failed; nothing was pruned.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask<long> PruneAsync(DateTimeOffset eventTimeBefore, CancellationToken cancellationToken = default) =>
+        GuardAsync("Pruning processed events", () => PruneCoreAsync(eventTimeBefore, cancellationToken));
+
+    private async Task<bool> IsProcessedCoreAsync(TimeUuid eventId, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -50,8 +71,7 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
         }
     }
 
-    /// <inheritdoc />
-    public async ValueTask MarkProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default)
+    private async Task MarkProcessedCoreAsync(TimeUuid eventId, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -68,8 +88,7 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
         }
     }
 
-    /// <inheritdoc />
-    public async ValueTask<long> PruneAsync(DateTimeOffset eventTimeBefore, CancellationToken cancellationToken = default)
+    private async Task<long> PruneCoreAsync(DateTimeOffset eventTimeBefore, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -81,6 +100,25 @@ public sealed class SqliteProcessedEventLog : IProcessedEventLog
             }
         }
     }
+
+    private async ValueTask<T> GuardAsync<T>(string operation, Func<Task<T>> work)
+    {
+        try
+        {
+            return await work().ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteStoreException.From(ex, operation, _dataSource);
+        }
+    }
+
+    private async ValueTask GuardAsync(string operation, Func<Task> work) =>
+        await GuardAsync(operation, async () =>
+        {
+            await work().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
 
     private async ValueTask<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -23,6 +23,63 @@ public sealed class SqliteEventStoreTests
         Assert.That(_database.Scalar("SELECT count(*) FROM events"), Is.Zero);
     }
 
+    [TestCase("message")]
+    [TestCase("key")]
+    [TestCase("topic")]
+    [TestCase("header name")]
+    [TestCase("header value")]
+    [TestCase("type")]
+    [TestCase("instance")]
+    public async Task AppendAsync_LoneSurrogateInAnyTextField_ThrowsArgumentExceptionAndWritesNothing(string field)
+    {
+        var store = _database.CreateStore();
+        await store.EnsureCreatedAsync(TestEvents.Increment);
+        const string bad = "ok \uD83C then cut";
+        var e = field switch
+        {
+            "message" => TestEvents.Create(bad),
+            "key" => TestEvents.Create("m", key: bad),
+            "topic" => TestEvents.Create("m", topic: bad),
+            "header name" => TestEvents.Create("m", headers: new Dictionary<string, string> { [bad] = "v" }),
+            "header value" => TestEvents.Create("m", headers: new Dictionary<string, string> { ["h"] = bad }),
+            "type" => TestEvents.Create("m") with { Type = bad },
+            _ => TestEvents.Create("m") with { Instance = bad },
+        };
+
+        var ex = Assert.ThrowsAsync<ArgumentException>(async () => await store.AppendAsync(e));
+
+        Assert.That(ex!.Message, Does.Contain(field).And.Contain("surrogate"));
+        Assert.That(ex.ParamName, Is.EqualTo("recordedEvent"));
+        Assert.That(_database.Scalar("SELECT count(*) FROM events"), Is.Zero);
+    }
+
+    [TestCase("key")]
+    [TestCase("headers")]
+    [TestCase("type")]
+    [TestCase("content type")]
+    [TestCase("instance")]
+    [TestCase("traceparent")]
+    [TestCase("tracestate")]
+    public async Task ReadBucketAsync_OneOptionalFieldSet_ReadsBackThatFieldAndNoOther(string field)
+    {
+        var store = _database.CreateStore();
+        await store.EnsureCreatedAsync(TestEvents.Increment);
+        var e = field switch
+        {
+            "key" => TestEvents.Create("m", key: "k"),
+            "headers" => TestEvents.Create("m", headers: new Dictionary<string, string> { ["h"] = "v" }),
+            "type" => TestEvents.Create("m") with { Type = "t" },
+            "content type" => TestEvents.Create("m") with { ContentType = "text/plain" },
+            "instance" => TestEvents.Create("m") with { Instance = "i" },
+            "traceparent" => TestEvents.Create("m") with { TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+            _ => TestEvents.Create("m") with { TraceState = "a=b" },
+        };
+
+        await store.AppendAsync(e);
+
+        Assert.That((await store.ReadBucketAsync(TestEvents.Bucket).ToListAsync()).Single(), Is.EqualTo(e));
+    }
+
     [Test]
     public async Task AppendAsync_ThenNewStoreOnSameFile_SeesEveryEventAndTheIncrement()
     {
@@ -183,7 +240,10 @@ public sealed class SqliteEventStoreTests
             await Eventually.UntilAsync(() => store.QueuedAppends == 3, "three appends are queued");
         }
 
-        Assert.That(async () => await poison, Throws.TypeOf<SqliteException>().With.Message.Contains("poison refused"));
+        var refused = Assert.ThrowsAsync<SqliteStoreException>(async () => await poison);
+        Assert.That(refused!.Message, Does.Contain("poison refused"));
+        Assert.That(refused.InnerException, Is.TypeOf<SqliteException>());
+        Assert.That(refused.SqliteErrorCode, Is.EqualTo(19), "SQLITE_CONSTRAINT, from RAISE(ABORT)");
         await Task.WhenAll(first, good1, good2);
         Assert.That(store.BatchesStarted, Is.EqualTo(2), "the three shared one batch");
 
@@ -203,8 +263,9 @@ public sealed class SqliteEventStoreTests
             var appends = Enumerable.Range(0, 3).Select(i => store.AppendAsync(TestEvents.Create($"locked out {i}")).AsTask()).ToList();
             foreach (var append in appends)
             {
-                var ex = Assert.ThrowsAsync<SqliteException>(async () => await append);
+                var ex = Assert.ThrowsAsync<SqliteStoreException>(async () => await append);
                 Assert.That(ex!.SqliteErrorCode, Is.EqualTo(5).Or.EqualTo(6), "SQLITE_BUSY or SQLITE_LOCKED");
+                Assert.That(ex.IsTransient, Is.True);
             }
         }
 
@@ -390,9 +451,11 @@ public sealed class SqliteEventStoreTests
         command.CommandText = "PRAGMA journal_mode;";
         Assert.That(command.ExecuteScalar(), Is.EqualTo("wal"));
         command.CommandText = "SELECT value FROM metadata WHERE name = 'schema_version';";
-        Assert.That(command.ExecuteScalar(), Is.EqualTo("1"));
+        Assert.That(command.ExecuteScalar(), Is.EqualTo("2"));
         command.CommandText = "SELECT group_concat(name, ',') FROM pragma_table_info('events');";
-        Assert.That(command.ExecuteScalar(), Is.EqualTo("time_bucket,event_id,ts,message,topic,key,headers"));
+        Assert.That(command.ExecuteScalar(), Is.EqualTo("seq,time_bucket,event_id,ts,topic,key,headers,type,content_type,instance,trace_parent,trace_state,message"));
+        command.CommandText = "SELECT count(*) FROM pragma_index_list('events') WHERE \"unique\" = 1 AND name = 'events_by_bucket_and_id';";
+        Assert.That(command.ExecuteScalar(), Is.EqualTo(1L));
         command.CommandText = "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name);";
         Assert.That(command.ExecuteScalar(), Is.EqualTo("checkpoints,events,metadata"));
     }

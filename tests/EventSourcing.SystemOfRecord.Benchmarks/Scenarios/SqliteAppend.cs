@@ -25,7 +25,23 @@ internal static class SqliteAppend
         var result = meter.Stop(Name, "SystemOfRecord + SqliteEventStore", Role.Ours, settings.AppendEvents, latencies,
             $"{settings.Appenders} appenders; group commit, {store.GetType().Name} default MaxBatchSize");
         await store.DisposeAsync();
-        return result;
+        var bytesPerEvent = FileBytesPerEvent(scratch.File("events.db"), settings.WarmupEvents + settings.AppendEvents);
+        Console.WriteLine($"  {Name}: {bytesPerEvent:F0} bytes per event in the file ({Workload.Message(0).Length}-byte messages)");
+        return result with { Note = result.Note + $"; {bytesPerEvent:F0} bytes per event in the file for messages of about {Workload.Message(0).Length} bytes" };
+    }
+
+    /// <summary>The file's pages in use (free pages aside) times the page size, per event stored.</summary>
+    private static double FileBytesPerEvent(string file, int events)
+    {
+        using var connection = RawSqlite.Open(file);
+        long Pragma(string name)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA " + name;
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return (double)(Pragma("page_count") - Pragma("freelist_count")) * Pragma("page_size") / events;
     }
 
     /// <summary>The same rows inserted by one connection in one transaction per batch of 64 (one row per appender).</summary>
