@@ -181,6 +181,57 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
         await _pipeline.WhenPublishedAsync(recordedEvent, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Creates the store's schema and starts the publish pipeline now rather than on first use: with publish recovery, takes
+    /// this instance's lease (waiting out a dead holder's) and starts the catch-up on what the last run left unpublished.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting; the start goes on and the next call waits for it again.</param>
+    /// <exception cref="InstanceConflictException">Another live process holds this instance's name.</exception>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return EnsureInitializedAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The publish cursors of every instance that keeps one in this store (publish recovery): where each pipeline stands,
+    /// whether its holder let go. For operators, and to see which instance needs taking over.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the stream.</param>
+    /// <exception cref="NotSupportedException">The store does not implement <see cref="ICheckpointStore"/>.</exception>
+    public async IAsyncEnumerable<PublishCursorInfo> GetPublishCursorsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var checkpoints = CheckpointStore("Publish cursors");
+        ThrowIfDisposed();
+        await foreach (var (name, value) in checkpoints.ReadCheckpointsAsync(PublishCursorRecord.NamePrefix, cancellationToken).ConfigureAwait(false))
+        {
+            yield return PublishCursorInfo.From(name[PublishCursorRecord.NamePrefix.Length..], PublishCursorRecord.Parse(name, value));
+        }
+    }
+
+    /// <summary>The events the pipeline of <paramref name="instanceName"/> parked, as the store keeps them (publish recovery).</summary>
+    /// <param name="instanceName">Any instance writing to this store.</param>
+    /// <param name="cancellationToken">Stops the stream.</param>
+    /// <exception cref="ArgumentException"><paramref name="instanceName"/> is not a valid instance name.</exception>
+    /// <exception cref="NotSupportedException">The store does not implement <see cref="ICheckpointStore"/>.</exception>
+    public async IAsyncEnumerable<ParkedEvent> GetParkedEventsAsync(string instanceName, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (!SystemOfRecordOptions.IsValidInstanceName(instanceName))
+        {
+            ThrowHelper.ThrowArgument(nameof(instanceName), $"'{instanceName}' is not an instance name (1 to {SystemOfRecordOptions.MaxInstanceNameLength} letters, digits, '.', '_' or '-').");
+        }
+
+        var checkpoints = CheckpointStore("Parked events");
+        ThrowIfDisposed();
+        await foreach (var (name, value) in checkpoints.ReadCheckpointsAsync(ParkedEvent.CheckpointPrefix(instanceName), cancellationToken).ConfigureAwait(false))
+        {
+            if (ParkedEvent.FromCheckpoint(name, value) is { } parked)
+            {
+                yield return parked;
+            }
+        }
+    }
+
     /// <summary>What this instance's publish pipeline is doing: its cursor, lag, events in flight, backlog and parked count.</summary>
     public PublishStatus GetPublishStatus() => _pipeline.Status();
 

@@ -55,7 +55,7 @@ internal sealed class PublishRecoveryRegistration;
 /// <summary>Starts the publish pipeline (and its catch-up) at host start; stopping it is the system of record's disposal.</summary>
 internal sealed class PublishRecoveryHostedService(SystemOfRecord sor) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => sor.EnsureInitializedAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken) => sor.StartAsync(cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => sor.DisposeAsync().AsTask().WaitAsync(cancellationToken);
 }
