@@ -30,5 +30,19 @@ internal sealed class CqlClientSettings
 
     public TimeSpan SchemaAgreementTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The data center whose nodes coordinate requests; null lets a single-DC cluster's one DC be it.</summary>
+    public string? LocalDataCenter { get; init; }
+
+    /// <summary>Whether requests not at a LOCAL_* consistency may go to other data centers when no local node answers.</summary>
+    public bool AllowRemoteDataCenters { get; init; }
+
+    public CassandraCompression Compression { get; init; }
+
+    /// <summary>After this long without an answer, an idempotent read is also sent to the next node of its plan; null for never.</summary>
+    public TimeSpan? SpeculativeExecutionDelay { get; init; }
+
+    /// <summary>How often the control connection re-reads the ring, besides on server events.</summary>
+    public TimeSpan TopologyRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -20,5 +20,8 @@ internal sealed partial class CqlCluster
 
         [LoggerMessage(115, LogLevel.Warning, "The Cassandra nodes reported {Versions} schema versions for {Timeout}; going on without schema agreement.")]
         public static partial void NoSchemaAgreement(ILogger logger, int versions, TimeSpan timeout);
+
+        [LoggerMessage(171, LogLevel.Debug, "A Cassandra read had no answer after {Delay}; sent it to the next node too (speculative execution).")]
+        public static partial void Speculating(ILogger logger, TimeSpan delay);
     }
 }

@@ -79,7 +79,7 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         else
         {
             frame.SetStream(stream);
-            await WriteFrameAsync(frame).ConfigureAwait(false);
+            await WriteFrameAsync(Outgoing(frame)).ConfigureAwait(false);
         }
 
         CqlResponse response;
