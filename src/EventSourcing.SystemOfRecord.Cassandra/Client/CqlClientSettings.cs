@@ -3,7 +3,7 @@ using System.Net.Security;
 namespace EventSourcing.SystemOfRecord.Cassandra.Client;
 
 /// <summary>What the client needs to reach and use a cluster; built from the store options.</summary>
-internal sealed class CqlClientSettings
+internal sealed record CqlClientSettings
 {
     public required IReadOnlyList<string> ContactPoints { get; init; }
 
