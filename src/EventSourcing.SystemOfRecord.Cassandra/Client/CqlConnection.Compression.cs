@@ -30,8 +30,12 @@ internal sealed partial class CqlConnection
     /// <summary>After STARTUP was answered: every later request goes compressed when lz4 was agreed.</summary>
     private void StartCompressing() => _compressRequests = _lz4Negotiated;
 
-    /// <summary>The frame as it goes on the wire.</summary>
-    private CqlWriteBuffer Outgoing(CqlWriteBuffer frame) => _compressRequests ? CqlLz4.CompressFrame(frame.WrittenSpan) : frame;
+    /// <summary>
+    /// The frame as it goes on the wire: compressed once lz4 was agreed, unless its body is empty (the flag tells the
+    /// node which it is, and some LZ4 decoders reject an empty block).
+    /// </summary>
+    private CqlWriteBuffer Outgoing(CqlWriteBuffer frame) =>
+        _compressRequests && frame.Length > CqlFrameHeader.Size ? CqlLz4.CompressFrame(frame.WrittenSpan) : frame;
 
     /// <summary>
     /// The body of a frame whose header says it is compressed, decompressed (only allowed once lz4 was asked for), with

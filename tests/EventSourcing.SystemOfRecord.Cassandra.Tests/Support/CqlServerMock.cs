@@ -312,12 +312,14 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes one frame; once lz4 was agreed on the connection, its body goes compressed (the READY to STARTUP too).</summary>
+    /// <summary>Writes one frame; once lz4 was agreed on the connection, a non-empty body goes compressed.</summary>
     private static async Task WriteAsync(Session session, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
     {
-        var payload = session.Compressed ? Lz4Compress(body.WrittenSpan) : body.WrittenSpan.ToArray();
+        // An empty body (READY) goes as it is: the Python driver's lz4 cannot decode an empty block, and the flag says which it is.
+        var compress = session.Compressed && body.Length > 0;
+        var payload = compress ? Lz4Compress(body.WrittenSpan) : body.WrittenSpan.ToArray();
         var frame = new byte[CqlFrameHeader.Size + payload.Length];
-        new CqlFrameHeader(version, session.Compressed ? (byte)0x01 : (byte)0, streamId, opcode, payload.Length).Write(frame);
+        new CqlFrameHeader(version, compress ? (byte)0x01 : (byte)0, streamId, opcode, payload.Length).Write(frame);
         payload.CopyTo(frame.AsSpan(CqlFrameHeader.Size));
         await session.WriteLock.WaitAsync(cancellationToken);
         try
