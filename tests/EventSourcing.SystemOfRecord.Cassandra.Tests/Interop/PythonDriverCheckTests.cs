@@ -10,8 +10,9 @@ namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Interop;
 /// <summary>
 /// Holds the test server, and through it the client, to an independent reading of the protocol: the DataStax
 /// Python driver (Debian package python3-cassandra) reads what the .NET store wrote, writes with PREPARE/EXECUTE,
-/// and pages; the .NET store then reads what the driver wrote. Skipped (reported) when the driver is missing,
-/// failed instead when SOR_REQUIRE_ALL_CHECKS=1.
+/// and pages; the .NET store then reads what the driver wrote. A second check runs the driver against a two-DC test
+/// cluster with lz4 compression and pushed events. Skipped (reported) when the driver is missing, failed instead when
+/// SOR_REQUIRE_ALL_CHECKS=1.
 /// </summary>
 public sealed class PythonDriverCheckTests
 {
@@ -77,7 +78,7 @@ public sealed class PythonDriverCheckTests
     [CancelAfter(120_000)]
     public async Task PythonDriver_TwoDataCenterClusterWithLz4AndEvents_DiscoversRoutesLocallyAndFollowsTheRing(CancellationToken cancellationToken)
     {
-        await RequireDriverAsync();
+        await RequireDriverAsync(lz4: true);
         await using var nodes = await CqlTestCluster.StartAsync([("dc1", "r1"), ("dc1", "r2"), ("dc1", "r1"), ("dc2", "r1"), ("dc2", "r1")]);
         await using (var client = new CqlCluster(new CqlClientSettings { ContactPoints = [nodes.Nodes[0].ContactPoint], LocalDataCenter = "dc1" }, NullLogger.Instance))
         {
@@ -153,7 +154,7 @@ public sealed class PythonDriverCheckTests
         }
     }
 
-    private static async Task RequireDriverAsync()
+    private static async Task RequireDriverAsync(bool lz4 = false)
     {
         string? missing = null;
         if (!File.Exists(Python))
@@ -166,6 +167,10 @@ public sealed class PythonDriverCheckTests
             if (exitCode != 0)
             {
                 missing = $"the DataStax Python driver is not installed (apt-get install python3-cassandra): {error.Trim()}";
+            }
+            else if (lz4 && (await RunAsync(["-c", "import lz4.block"], CancellationToken.None)).ExitCode != 0)
+            {
+                missing = "python3-lz4 is not installed (apt-get install python3-lz4), so the driver cannot compress";
             }
         }
 
