@@ -35,8 +35,9 @@ internal static class CassandraClient
         var latencies = new LatencyRecorder(settings.AppendEvents);
         using var meter = RunMeter.Start();
         await Concurrently.RunAsync(settings.Appenders, settings.AppendEvents, async i => await store.AppendAsync(events[settings.WarmupEvents + i]), latencies);
+        var wire = server.WireBytes;
         var result = meter.Stop(Append, Contender("CassandraEventStore.AppendAsync", compression), Role.Ours, settings.AppendEvents, latencies,
-            $"{settings.Appenders} appenders, one prepared INSERT per event at LOCAL_QUORUM; {Label}; {server.CompressedFramesReceived:N0} compressed frames received");
+            $"{settings.Appenders} appenders, one prepared INSERT per event at LOCAL_QUORUM; {Label}; {Wire(wire, settings.WarmupEvents + settings.AppendEvents)}");
         Check(server.Database.CountRows("bench", "events"), settings.WarmupEvents + settings.AppendEvents);
         return result;
     }
@@ -61,13 +62,18 @@ internal static class CassandraClient
 
         await using var store = Open(server, compression);
         await ReadAllAsync(store, bucketTimes.Take(1)); // warm-up
+        var seeded = server.WireBytes;
         using var meter = RunMeter.Start();
         var count = await ReadAllAsync(store, bucketTimes);
+        var wire = (server.WireBytes.Received - seeded.Received, server.WireBytes.Sent - seeded.Sent);
         var result = meter.Stop(Read, Contender("CassandraEventStore.ReadBucketAsync", compression), Role.Ours, count,
-            note: $"{buckets} buckets of {EventsPerBucket:N0} events, read one after another (page size 5,000); {Label}");
+            note: $"{buckets} buckets of {EventsPerBucket:N0} events, read one after another (page size 5,000); {Label}; {Wire(wire, count)}");
         Check(count, buckets * EventsPerBucket);
         return result;
     }
+
+    private static string Wire((long Received, long Sent) bytes, long events) =>
+        $"on the wire {(bytes.Received + bytes.Sent) / (double)events:N0} B/event ({bytes.Received / 1048576.0:N1} MB to the server, {bytes.Sent / 1048576.0:N1} MB back)";
 
     private static CassandraEventStore Open(CqlServerMock server, CassandraCompression compression) =>
         new(Options.Create(new CassandraStoreOptions { ContactPoints = [server.ContactPoint], Keyspace = "bench", Compression = compression }));

@@ -38,6 +38,8 @@ public sealed class CqlServerMock : IAsyncDisposable
     private int _writesForOtherNodes;
     private int _statements;
     private int _compressedFramesReceived;
+    private long _bytesReceived;
+    private long _bytesSent;
     private readonly ConcurrentDictionary<Session, byte> _sessions = new();
 
     public CqlServerMock(CqlTestDatabase? database = null, int nodeIndex = 0)
@@ -62,6 +64,9 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     /// <summary>Frames that arrived lz4-compressed.</summary>
     public int CompressedFramesReceived => Volatile.Read(ref _compressedFramesReceived);
+
+    /// <summary>Frame bytes (headers included) received and sent, as they crossed the socket.</summary>
+    public (long Received, long Sent) WireBytes => (Interlocked.Read(ref _bytesReceived), Interlocked.Read(ref _bytesSent));
 
     /// <summary>Connections open now that negotiated lz4.</summary>
     public int CompressedConnections => _sessions.Keys.Count(s => s.Compressed);
@@ -256,6 +261,7 @@ public sealed class CqlServerMock : IAsyncDisposable
                 var frame = CqlFrameHeader.Read(header);
                 var body = new byte[frame.Length];
                 await stream.ReadExactlyAsync(body, cancellationToken);
+                Interlocked.Add(ref _bytesReceived, header.Length + body.Length);
                 if (frame.Version != CqlFrameHeader.RequestVersion)
                 {
                     // A driver opening with a newer version is told which ones this node speaks, and downgrades.
@@ -313,7 +319,7 @@ public sealed class CqlServerMock : IAsyncDisposable
     }
 
     /// <summary>Writes one frame; once lz4 was agreed on the connection, a non-empty body goes compressed.</summary>
-    private static async Task WriteAsync(Session session, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
+    private async Task WriteAsync(Session session, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
     {
         // An empty body (READY) goes as it is: the Python driver's lz4 cannot decode an empty block, and the flag says which it is.
         var compress = session.Compressed && body.Length > 0;
@@ -321,6 +327,7 @@ public sealed class CqlServerMock : IAsyncDisposable
         var frame = new byte[CqlFrameHeader.Size + payload.Length];
         new CqlFrameHeader(version, compress ? (byte)0x01 : (byte)0, streamId, opcode, payload.Length).Write(frame);
         payload.CopyTo(frame.AsSpan(CqlFrameHeader.Size));
+        Interlocked.Add(ref _bytesSent, frame.Length);
         await session.WriteLock.WaitAsync(cancellationToken);
         try
         {
