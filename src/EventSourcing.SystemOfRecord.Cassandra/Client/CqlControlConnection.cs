@@ -31,6 +31,7 @@ internal sealed partial class CqlControlConnection : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly SemaphoreSlim _refreshing = new(1, 1);
+    private readonly SemaphoreSlim _connecting = new(1, 1);
     private CqlConnection? _connection;
     private Task? _loop;
     private bool _peersV2 = true;
@@ -65,15 +66,6 @@ internal sealed partial class CqlControlConnection : IAsyncDisposable
 
         await ConnectAsync(_topology.Hosts, cancellationToken).ConfigureAwait(false);
         _loop ??= Task.Run(RunAsync, CancellationToken.None);
-    }
-
-    /// <summary>Reads the ring now (tests, and callers that know it changed).</summary>
-    public async Task RefreshAsync(CancellationToken cancellationToken)
-    {
-        if (_connection is { IsBroken: false } connection && Host is { } host)
-        {
-            await RefreshAsync(connection, host, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     public async ValueTask DisposeAsync()
@@ -177,7 +169,24 @@ internal sealed partial class CqlControlConnection : IAsyncDisposable
             .ToList();
     }
 
+    /// <summary>Connects to the first candidate that answers, unless a working connection exists (start and the loop may race).</summary>
     private async Task ConnectAsync(IReadOnlyList<CqlHost> candidates, CancellationToken cancellationToken)
+    {
+        await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_connection is not { IsBroken: false })
+            {
+                await ConnectFirstAsync(candidates, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _connecting.Release();
+        }
+    }
+
+    private async Task ConnectFirstAsync(IReadOnlyList<CqlHost> candidates, CancellationToken cancellationToken)
     {
         List<string>? failures = null;
         Exception? lastError = null;
@@ -193,7 +202,11 @@ internal sealed partial class CqlControlConnection : IAsyncDisposable
                 // Registered before the ring is read, so no change between the two goes unseen.
                 await connection.RegisterAsync(EventTypes, _settings.ConnectTimeout, cancellationToken).ConfigureAwait(false);
                 Host = host;
-                Volatile.Write(ref _connection, connection);
+                if (Interlocked.Exchange(ref _connection, connection) is { } previous)
+                {
+                    await previous.DisposeAsync().ConfigureAwait(false);
+                }
+
                 await RefreshAsync(connection, host, cancellationToken).ConfigureAwait(false);
                 Log.ControlConnected(_logger, host.Endpoint, connection.IsCompressed);
                 return;
