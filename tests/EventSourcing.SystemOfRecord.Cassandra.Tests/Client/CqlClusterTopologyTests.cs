@@ -292,6 +292,22 @@ public sealed class CqlClusterTopologyTests
     }
 
     [Test]
+    public async Task Compression_OfferedButNotAsked_OffByDefault()
+    {
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        await using var cluster = Client([server.ContactPoint]);
+
+        await CreateSchemaAsync(cluster);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(server.OfferCompression, Is.True);
+            Assert.That(server.CompressedConnections + server.CompressedFramesReceived, Is.Zero);
+        });
+    }
+
+    [Test]
     public async Task Compression_AskedButNotOffered_SpeaksUncompressed()
     {
         await using var server = new CqlServerMock { OfferCompression = false };
