@@ -3,9 +3,10 @@
 Usage: python3 python_driver_cluster_check.py HOST PORT KEYSPACE LOCAL_DC
 Connects to one node with lz4 compression and a token-aware, DC-aware policy, discovers the others from
 system.local / system.peers_v2, writes 30 rows with a prepared INSERT at LOCAL_QUORUM and reads them back, and
-prints one JSON line: the hosts it found, the token owners, the compression in use and each write's coordinator.
-Then it waits for a line on stdin (the test has changed the ring and pushed events), follows the events until the
-driver's view settles (at most 20 s), and prints the hosts again as a second JSON line.
+prints one JSON line: the hosts it found, the token owners, the compression in use and each write's coordinator
+(nodes as "address:port"). Then it reads one JSON line on stdin, sent once the test has changed the ring and pushed
+events: the view to wait for, as [{"endpoint", "present", "up"}]. It follows the events until the driver's view
+matches (at most 20 s), and prints the hosts again as a second JSON line.
 """
 import json
 import sys
@@ -16,7 +17,6 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
 host, port, keyspace, local_dc = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-expected_after = json.loads(sys.argv[5]) if len(sys.argv) > 5 else None
 
 profile = ExecutionProfile(
     load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
@@ -29,14 +29,17 @@ cluster = Cluster(
 session = cluster.connect()
 
 
+def endpoint(host):
+    return "%s:%d" % (host.endpoint.address, host.endpoint.port)
+
+
 def hosts():
     return sorted(
-        [{"address": h.endpoint.address, "port": h.endpoint.port, "dc": h.datacenter, "rack": h.rack, "up": bool(h.is_up)}
-         for h in cluster.metadata.all_hosts()],
-        key=lambda h: h["address"])
+        [{"endpoint": endpoint(h), "dc": h.datacenter, "rack": h.rack, "up": bool(h.is_up)} for h in cluster.metadata.all_hosts()],
+        key=lambda h: h["endpoint"])
 
 
-owners = {str(token.value): h.endpoint.address for token, h in cluster.metadata.token_map.token_to_host_owner.items()}
+owners = {str(token.value): endpoint(h) for token, h in cluster.metadata.token_map.token_to_host_owner.items()}
 insert = session.prepare("INSERT INTO " + keyspace + ".kv (k, n, v) VALUES (?, ?, ?)")
 select = session.prepare("SELECT n, v FROM " + keyspace + ".kv WHERE k = ?")
 coordinators = []
@@ -44,7 +47,7 @@ read_back = 0
 for i in range(30):
     value = ("lz4 row %d " % i) * 40
     rs = session.execute(insert, ["py-%d" % i, i, value])
-    coordinators.append(rs.response_future.coordinator_host.endpoint.address)
+    coordinators.append(endpoint(rs.response_future.coordinator_host))
     rows = list(session.execute(select, ["py-%d" % i]))
     if len(rows) == 1 and rows[0].n == i and rows[0].v == value:
         read_back += 1
@@ -58,14 +61,13 @@ print(json.dumps({
     "read_back": read_back,
 }), flush=True)
 
-sys.stdin.readline()
+expected_after = json.loads(sys.stdin.readline())
 deadline = time.time() + 20
 while time.time() < deadline:
     view = hosts()
-    if expected_after is None or all(
-            any(h["address"] == e["address"] and h["up"] == e["up"] for h in view) if e["present"]
-            else all(h["address"] != e["address"] for h in view)
-            for e in expected_after):
+    if all(any(h["endpoint"] == e["endpoint"] and h["up"] == e["up"] for h in view) if e["present"]
+           else all(h["endpoint"] != e["endpoint"] for h in view)
+           for e in expected_after):
         break
     time.sleep(0.05)
 
