@@ -39,8 +39,11 @@ internal static class CqlLz4
         }
     }
 
-    /// <summary>Decompresses a body; a length out of bounds or a block that does not decode to exactly that length is a protocol error.</summary>
-    public static byte[] Decompress(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Decompresses a body; a stated length over <paramref name="maxLength"/> (or past what LZ4 can expand to), or a block
+    /// that does not decode to exactly that length, is a protocol error.
+    /// </summary>
+    public static byte[] Decompress(ReadOnlySpan<byte> body, int maxLength = CqlFrameHeader.MaxBodyLength)
     {
         if (body.Length < 4)
         {
@@ -48,9 +51,9 @@ internal static class CqlLz4
         }
 
         var length = BinaryPrimitives.ReadInt32BigEndian(body);
-        if (length is < 0 or > CqlFrameHeader.MaxBodyLength)
+        if (length < 0 || length > maxLength)
         {
-            throw new CassandraProtocolException($"An lz4-compressed frame body claims {length} uncompressed bytes.");
+            throw new CassandraProtocolException($"An lz4-compressed frame body claims {length} uncompressed bytes; the limit is {maxLength}.");
         }
 
         // LZ4 expands at most 255:1, so a claim beyond that is a lie told to make us allocate.

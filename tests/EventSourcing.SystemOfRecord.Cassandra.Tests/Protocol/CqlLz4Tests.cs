@@ -45,6 +45,14 @@ public sealed class CqlLz4Tests
     }
 
     [Test]
+    public void Decompress_OverTheGivenLimit_ProtocolExceptionBeforeDecoding()
+    {
+        var compressed = CqlLz4.CompressFrame(new QueryRequest(new string('x', 5000), new CqlQueryParameters(CassandraConsistency.One)).ToFrame().WrittenSpan).WrittenSpan.ToArray();
+
+        Assert.That(() => CqlLz4.Decompress(compressed.AsSpan(CqlFrameHeader.Size), maxLength: 4096), Throws.InstanceOf<CassandraProtocolException>().With.Message.Contains("limit is 4096"));
+    }
+
+        [Test]
     public void Decompress_LengthDisagreesWithBlock_ProtocolException()
     {
         var compressed = CqlLz4.CompressFrame(new QueryRequest("SELECT 1", new CqlQueryParameters(CassandraConsistency.One)).ToFrame().WrittenSpan).WrittenSpan.ToArray();
