@@ -220,6 +220,30 @@ public sealed class CqlClusterTopologyTests
     }
 
     [Test]
+    public async Task Routing_KeyspaceCreatedAfterStart_SchemaChangeEventTeachesItsReplicasWhichTakeTurns()
+    {
+        await using var nodes = await CqlTestCluster.StartAsync(ThreeNodes);
+        await using var cluster = Client([nodes.Nodes[0].ContactPoint]);
+        await cluster.ExecuteAsync(Statement("SELECT key FROM system.local WHERE key = 'local'") with { Prepare = false });
+
+        // Created after discovery: only the SCHEMA_CHANGE event tells the client its replication (2 replicas in dc1).
+        await CreateSchemaAsync(cluster, "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': '2'}");
+        await cluster.ExecuteAsync(Statement(Insert, "hot", 0, "prepare"));
+        var before = nodes.Nodes.Select(n => n.Statements).ToList();
+        for (var n = 1; n <= 20; n++)
+        {
+            await cluster.ExecuteAsync(Statement(Insert, "hot", n, "x"));
+        }
+
+        var coordinated = nodes.Nodes.Select((node, i) => node.Statements - before[i]).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(coordinated.Count(c => c > 0), Is.EqualTo(2), "both replicas of the partition coordinate its writes, in turn");
+            Assert.That(nodes.Nodes.Sum(n => n.WritesForOtherNodes), Is.Zero, "and only they do");
+        });
+    }
+
+    [Test]
     public async Task Topology_NodeRemovedFromTheRing_DroppedAtOnce()
     {
         await using var nodes = await CqlTestCluster.StartAsync(ThreeNodes);
