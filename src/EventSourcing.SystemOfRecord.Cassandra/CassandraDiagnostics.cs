@@ -24,6 +24,9 @@ internal static class CassandraDiagnostics
     public static readonly Counter<long> SpeculativeExecutions =
         Meter.CreateCounter<long>("sor.cassandra.speculative_executions", "{execution}", "Reads sent to a second node because the first had not answered in time.");
 
+    public static readonly Counter<long> IndeterminateAppends =
+        Meter.CreateCounter<long>("sor.cassandra.indeterminate_appends", "{event}", "Appends that failed after the write may have been applied (IndeterminateAppendException).");
+
     public static readonly Counter<long> NodesDown =
         Meter.CreateCounter<long>("sor.cassandra.nodes_down", "{node}", "Times a Cassandra node was marked down.");
 }

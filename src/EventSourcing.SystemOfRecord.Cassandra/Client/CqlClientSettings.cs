@@ -5,6 +5,9 @@ namespace EventSourcing.SystemOfRecord.Cassandra.Client;
 /// <summary>What the client needs to reach and use a cluster; built from the store options.</summary>
 internal sealed record CqlClientSettings
 {
+    // The one piece of state: the client's connections share their settings, so this makes a warning once per client.
+    private int _plainTextCredentialsSeen;
+
     public required IReadOnlyList<string> ContactPoints { get; init; }
 
     public int Port { get; init; } = 9042;
@@ -44,5 +47,11 @@ internal sealed record CqlClientSettings
     /// <summary>How often the control connection re-reads the ring, besides on server events.</summary>
     public TimeSpan TopologyRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>The largest response frame body accepted; a larger one fails its request for good and closes the connection.</summary>
+    public int MaxFrameBodyBytes { get; init; } = Protocol.CqlFrameHeader.MaxBodyLength;
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>True the first time only: credentials about to go over a connection without TLS are warned about once.</summary>
+    public bool FirstPlainTextCredentials() => Interlocked.Exchange(ref _plainTextCredentialsSeen, 1) == 0;
 }

@@ -17,10 +17,10 @@ internal sealed partial class CqlCluster
     /// fail, the first's error is thrown.
     /// </summary>
     private async Task<ResultResponse> RunSpeculativelyAsync(
-        Func<CqlConnection, CancellationToken, Task<ResultResponse>> run, CqlQueryPlan plan, TimeSpan delay, CancellationToken cancellationToken)
+        Func<CqlConnection, CancellationToken, Task<ResultResponse>> run, CqlQueryPlan plan, CqlAttempts attempts, TimeSpan delay, CancellationToken cancellationToken)
     {
         using var executions = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var first = RunOnFirstReachableAsync(run, plan, executions.Token);
+        var first = RunOnFirstReachableAsync(run, plan, attempts, executions.Token);
         var timer = Task.Delay(delay, _settings.TimeProvider, executions.Token);
         if (await Task.WhenAny(first, timer).ConfigureAwait(false) == first || !plan.HasNext)
         {
@@ -30,7 +30,7 @@ internal sealed partial class CqlCluster
 
         CassandraDiagnostics.SpeculativeExecutions.Add(1);
         Log.Speculating(_logger, delay);
-        var second = RunOnFirstReachableAsync(run, plan, executions.Token);
+        var second = RunOnFirstReachableAsync(run, plan, attempts, executions.Token);
         var winner = await Task.WhenAny(first, second).ConfigureAwait(false);
         if (!winner.IsCompletedSuccessfully)
         {

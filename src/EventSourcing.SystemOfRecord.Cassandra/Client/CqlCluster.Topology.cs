@@ -8,6 +8,9 @@ internal sealed partial class CqlCluster
     /// <summary>The control connection (tests watch where it is).</summary>
     internal CqlControlConnection Control => _control;
 
+    /// <summary>The known nodes and ring (tests watch what discovery learned).</summary>
+    internal CqlTopology Topology => _topology;
+
     /// <summary>The data center whose nodes coordinate requests, once the cluster was discovered.</summary>
     public string? LocalDataCenter => _balancer.LocalDataCenter;
 

@@ -68,7 +68,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
 
     /// <summary>Runs a statement; transient errors of idempotent statements are retried (on the next node of the plan).</summary>
     public Task<ResultResponse> ExecuteAsync(CqlStatement statement, CancellationToken cancellationToken = default) =>
-        ExecuteAsync(statement, null, cancellationToken);
+        ExecuteAsync(statement, null, new CqlAttempts(), cancellationToken);
 
     /// <summary>Streams every row of a SELECT, page by page (<see cref="CqlStatement.PageSize"/>); each page is retried on its own.</summary>
     public async IAsyncEnumerable<CqlRow> QueryAsync(CqlStatement statement, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -94,16 +94,23 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     }
 
     /// <summary>Runs one page of a statement.</summary>
-    public async Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
+    public Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken) =>
+        ExecuteAsync(statement, pagingState, new CqlAttempts(), cancellationToken);
+
+    /// <summary>Runs a statement; <paramref name="attempts"/> tells afterwards whether a failed write may still have been applied.</summary>
+    public Task<ResultResponse> ExecuteAsync(CqlStatement statement, CqlAttempts attempts, CancellationToken cancellationToken) =>
+        ExecuteAsync(statement, null, attempts, cancellationToken);
+
+    private async Task<ResultResponse> ExecuteAsync(CqlStatement statement, byte[]? pagingState, CqlAttempts attempts, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (!statement.IsIdempotent)
         {
-            return await ExecuteOnceAsync(statement, pagingState, cancellationToken).ConfigureAwait(false);
+            return await ExecuteOnceAsync(statement, pagingState, attempts, cancellationToken).ConfigureAwait(false);
         }
 
         return await _retry.ExecuteAsync(
-            async token => await ExecuteOnceAsync(statement, pagingState, token).ConfigureAwait(false),
+            async token => await ExecuteOnceAsync(statement, pagingState, attempts, token).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -121,14 +128,15 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var attempts = new CqlAttempts();
         if (!statements.All(s => s.IsIdempotent))
         {
-            await ExecuteBatchOnceAsync(statements, type, cancellationToken).ConfigureAwait(false);
+            await ExecuteBatchOnceAsync(statements, type, attempts, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         await _retry.ExecuteAsync(
-            async token => await ExecuteBatchOnceAsync(statements, type, token).ConfigureAwait(false),
+            async token => await ExecuteBatchOnceAsync(statements, type, attempts, token).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -181,34 +189,45 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         }
 
         await _control.DisposeAsync().ConfigureAwait(false);
+
+        // Best effort: one host that fails to close must not keep the others open.
         foreach (var host in _topology.Hosts)
         {
-            await host.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await host.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.HostDisposeFailed(_logger, ex, host.Endpoint);
+            }
         }
     }
 
     /// <summary>
     /// One attempt: the first node of the plan that accepts a connection runs the statement (an idempotent read may
-    /// also go to the next one, see <see cref="RunSpeculativelyAsync"/>). Nodes that cannot be connected to are
-    /// marked down and the next is tried (nothing was sent to them).
+    /// also go to the next one, see <see cref="RunSpeculativelyAsync"/>). Nodes that cannot be connected to, or whose
+    /// handshake is garbage, are marked down and the next is tried (nothing was sent to them). A node whose connection
+    /// fails while it runs the statement (broken, timed out, stalled) goes to the end of the plan of the retries of
+    /// this call, so that they fail over to another node.
     /// </summary>
-    private async Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
+    private async Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CqlAttempts attempts, CancellationToken cancellationToken)
     {
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
-        var plan = Plan(statement);
+        var plan = Plan(statement, attempts);
         Task<ResultResponse> Run(CqlConnection connection, CancellationToken token) => ExecuteOnConnectionAsync(connection, statement, pagingState, token);
         return SpeculationDelay(statement) is { } delay
-            ? await RunSpeculativelyAsync(Run, plan, delay, cancellationToken).ConfigureAwait(false)
-            : await RunOnFirstReachableAsync(Run, plan, cancellationToken).ConfigureAwait(false);
+            ? await RunSpeculativelyAsync(Run, plan, attempts, delay, cancellationToken).ConfigureAwait(false)
+            : await RunOnFirstReachableAsync(Run, plan, attempts, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ResultResponse> ExecuteBatchOnceAsync(IReadOnlyList<CqlStatement> statements, CqlBatchType type, CancellationToken cancellationToken)
+    private async Task<ResultResponse> ExecuteBatchOnceAsync(IReadOnlyList<CqlStatement> statements, CqlBatchType type, CqlAttempts attempts, CancellationToken cancellationToken)
     {
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
-        return await RunOnFirstReachableAsync((c, token) => ExecuteBatchOnConnectionAsync(c, statements, type, token), Plan(statements[0]), cancellationToken).ConfigureAwait(false);
+        return await RunOnFirstReachableAsync((c, token) => ExecuteBatchOnConnectionAsync(c, statements, type, token), Plan(statements[0], attempts), attempts, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, CancellationToken, Task<ResultResponse>> run, CqlQueryPlan plan, CancellationToken cancellationToken)
+    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, CancellationToken, Task<ResultResponse>> run, CqlQueryPlan plan, CqlAttempts attempts, CancellationToken cancellationToken)
     {
         List<string>? failures = null;
         Exception? lastError = null;
@@ -219,7 +238,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
             {
                 connection = await host.GetConnectionAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (CassandraConnectionException ex)
+            catch (CassandraException ex) when (ex is CassandraConnectionException or CassandraProtocolException)
             {
                 if (host.MarkDown())
                 {
@@ -236,7 +255,15 @@ internal sealed partial class CqlCluster : IAsyncDisposable
                 Log.HostUp(_logger, host.Endpoint);
             }
 
-            return await run(connection, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await run(connection, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CassandraException ex)
+            {
+                attempts.Failed(host, ex);
+                throw;
+            }
         }
 
         throw new CassandraConnectionException(
@@ -323,11 +350,15 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         statement.SerialConsistency,
         statement.Timestamp);
 
-    /// <summary>The nodes to try for a statement, its partition's replicas first when its routing is known.</summary>
-    private CqlQueryPlan Plan(CqlStatement statement)
+    /// <summary>
+    /// The nodes to try for a statement, its partition's replicas first when its routing is known, and the nodes that
+    /// failed earlier attempts of the same call last.
+    /// </summary>
+    private CqlQueryPlan Plan(CqlStatement statement, CqlAttempts attempts)
     {
         var (keyspace, token) = Routing(statement);
-        return _balancer.Plan(_topology, keyspace, token, statement.Consistency, statement.SerialConsistency);
+        var plan = _balancer.Plan(_topology, keyspace, token, statement.Consistency, statement.SerialConsistency);
+        return new CqlQueryPlan(attempts.FailedLast(plan.Hosts).ToList());
     }
 
     /// <summary>

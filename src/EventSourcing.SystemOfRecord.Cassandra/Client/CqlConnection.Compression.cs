@@ -53,7 +53,7 @@ internal sealed partial class CqlConnection
             throw new CassandraProtocolException($"{Endpoint} sent a compressed frame though no compression was negotiated.");
         }
 
-        var plain = CqlLz4.Decompress(body);
+        var plain = CqlLz4.Decompress(body, _maxBodyLength);
         header = header with { Flags = (byte)(header.Flags & ~CqlFrameHeader.FlagCompression), Length = plain.Length };
         return plain;
     }

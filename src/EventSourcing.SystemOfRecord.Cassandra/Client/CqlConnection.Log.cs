@@ -14,5 +14,8 @@ internal sealed partial class CqlConnection
 
         [LoggerMessage(103, LogLevel.Warning, "Cassandra node {Endpoint} warned: {Warning}")]
         public static partial void ServerWarning(ILogger logger, string endpoint, string warning);
+
+        [LoggerMessage(104, LogLevel.Warning, "Sending the Cassandra user name and password to {Endpoint} in plain text, readable on the network; set CassandraStoreOptions.Tls to encrypt the connection. (Logged once.)")]
+        public static partial void PlainTextCredentials(ILogger logger, string endpoint);
     }
 }

@@ -35,14 +35,7 @@ internal sealed partial class CqlConnection
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = ssl;
-                var authentication = new SslClientAuthenticationOptions
-                {
-                    TargetHost = tls.TargetHost ?? host,
-                    ClientCertificates = tls.ClientCertificates,
-                    EnabledSslProtocols = tls.EnabledSslProtocols,
-                    CertificateRevocationCheckMode = tls.CertificateRevocationCheckMode,
-                    RemoteCertificateValidationCallback = tls.RemoteCertificateValidationCallback,
-                };
+                var authentication = CqlTls.ForHost(tls, host);
                 await ssl.AuthenticateAsClientAsync(authentication, connectTimeout.Token).ConfigureAwait(false);
             }
         }
@@ -57,7 +50,7 @@ internal sealed partial class CqlConnection
             throw new CassandraConnectionException($"Could not connect to {endpoint}: {ex.Message}", ex);
         }
 
-        var connection = new CqlConnection(client, stream, endpoint, logger);
+        var connection = new CqlConnection(client, stream, endpoint, settings.MaxFrameBodyBytes, logger);
         connection.StartReadLoop();
         try
         {
@@ -100,6 +93,11 @@ internal sealed partial class CqlConnection
         if (settings.UserName is null || settings.Password is null)
         {
             throw new CassandraAuthenticationException($"{Endpoint} requires authentication ({authenticator}) but no user name and password are configured.");
+        }
+
+        if (settings.Tls is null && settings.FirstPlainTextCredentials())
+        {
+            Log.PlainTextCredentials(_logger, Endpoint);
         }
 
         // PasswordAuthenticator and compatible ones (DSE, Scylla) speak SASL PLAIN; one response settles it.

@@ -23,13 +23,15 @@ internal sealed partial class CqlConnection : IAsyncDisposable
     private readonly PendingRequest?[] _pending = new PendingRequest?[MaxStreams];
     private readonly Stack<short> _freeStreams = new(MaxStreams);
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly int _maxBodyLength;
     private Task _readLoop = Task.CompletedTask;
     private Exception? _breakReason;
     private int _abandoned;
 
-    private CqlConnection(TcpClient client, Stream stream, string endpoint, ILogger logger)
+    private CqlConnection(TcpClient client, Stream stream, string endpoint, int maxBodyLength, ILogger logger)
     {
         _client = client;
+        _maxBodyLength = maxBodyLength;
         _stream = stream;
         _logger = logger;
         Endpoint = endpoint;
@@ -48,17 +50,26 @@ internal sealed partial class CqlConnection : IAsyncDisposable
     public bool IsBroken => Volatile.Read(ref _breakReason) is not null;
 
     /// <summary>
-    /// Sends a request and waits for its response. An ERROR response is thrown as its typed <see cref="CassandraException"/>.
+    /// Sends a request and waits for its response, all within <paramref name="timeout"/>: a free stream id, the write
+    /// lock, the socket write and the answer. An ERROR response is thrown as its typed <see cref="CassandraException"/>.
+    /// A write that does not finish in time (the node stopped reading) breaks the connection: part of the frame may be
+    /// on the wire, so nothing more can be sent on it.
     /// </summary>
     /// <param name="request">The request.</param>
     /// <param name="knownMetadata">Decodes rows the server sends without metadata.</param>
-    /// <param name="timeout">How long to wait for the response.</param>
-    /// <param name="cancellationToken">Cancels the wait; the request may still run on the server.</param>
+    /// <param name="timeout">How long the whole exchange may take.</param>
+    /// <param name="cancellationToken">Cancels the exchange; a request already sent may still run on the server.</param>
     public async Task<CqlResponse> SendAsync(CqlRequest request, CqlResultMetadata? knownMetadata, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ThrowIfBroken();
         var frame = request.ToFrame();
-        if (!await _slots.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await _slots.WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new CassandraConnectionException($"All {MaxStreams} stream ids to {Endpoint} stayed busy for {timeout}.");
         }
@@ -72,6 +83,7 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         }
 
         // A break between the check above and the registration must not leave this request waiting forever.
+        var sent = WriteOutcome.NotSent;
         if (Volatile.Read(ref _breakReason) is { } reason)
         {
             Complete(stream)?.Completion.TrySetException(BrokenError(reason));
@@ -79,23 +91,38 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         else
         {
             frame.SetStream(stream);
-            await WriteFrameAsync(Outgoing(frame)).ConfigureAwait(false);
+            sent = await WriteFrameAsync(Outgoing(frame), request.Opcode, timeout, deadline.Token).ConfigureAwait(false);
+            if (sent == WriteOutcome.NotSent)
+            {
+                // Nothing was sent: the write lock stayed taken (by a write that breaks the connection when it times out).
+                Complete(stream);
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new CassandraConnectionException($"The connection to {Endpoint} stayed busy sending other requests for {timeout}.");
+            }
         }
 
         CqlResponse response;
         try
         {
-            response = await pending.Completion.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            response = await pending.Completion.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
-        catch (TimeoutException ex)
+        catch (OperationCanceledException ex)
         {
             Abandon(pending);
-            throw new CassandraConnectionException($"{Endpoint} did not answer a {request.Opcode} request within {timeout}.", ex);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            throw new CassandraConnectionException($"{Endpoint} did not answer a {request.Opcode} request within {timeout}.", ex)
+            {
+                MayHaveBeenApplied = sent == WriteOutcome.Sent,
+            };
         }
-        catch (OperationCanceledException)
+        catch (CassandraConnectionException ex) when (sent == WriteOutcome.Sent)
         {
-            Abandon(pending);
-            throw;
+            // The connection broke after the whole request went out: the node may have run it.
+            throw new CassandraConnectionException(ex.Message, ex.InnerException) { MayHaveBeenApplied = true };
         }
 
         if (response is ErrorResponse error)
@@ -180,22 +207,39 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         }
     }
 
-    private async Task WriteFrameAsync(CqlWriteBuffer frame)
+    /// <summary>
+    /// Writes a frame once the write lock is free. A write that fails or does not finish in time breaks the connection,
+    /// and the request fails with it; the node cannot run a frame it did not receive whole.
+    /// </summary>
+    private async Task<WriteOutcome> WriteFrameAsync(CqlWriteBuffer frame, CqlOpcode opcode, TimeSpan timeout, CancellationToken token)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(frame.WrittenMemory, _shutdown.Token).ConfigureAwait(false);
-            await _stream.FlushAsync(_shutdown.Token).ConfigureAwait(false);
+            await _writeLock.WaitAsync(token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            Break(ex);
+            return WriteOutcome.NotSent;
+        }
+
+        try
+        {
+            await _stream.WriteAsync(frame.WrittenMemory, token).ConfigureAwait(false);
+            await _stream.FlushAsync(token).ConfigureAwait(false);
+            return WriteOutcome.Sent;
+        }
+        catch (Exception ex)
+        {
+            Break(ex is OperationCanceledException
+                ? new CassandraConnectionException($"{Endpoint} did not take a {opcode} request within {timeout} (it may have stopped reading), or the caller gave up mid-write.", ex)
+                : ex);
         }
         finally
         {
             _writeLock.Release();
         }
+
+        return WriteOutcome.Failed;
     }
 
     /// <summary>Frees the stream id of a request answered or failed; null when it was already freed.</summary>
@@ -241,6 +285,18 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         {
             Break(new CassandraConnectionException($"{Endpoint} left more than {MaxStreams / 2} requests unanswered."));
         }
+    }
+
+    private enum WriteOutcome
+    {
+        /// <summary>The write lock was never free: nothing went out.</summary>
+        NotSent,
+
+        /// <summary>The whole frame went out.</summary>
+        Sent,
+
+        /// <summary>Part of the frame may have gone out; the connection is broken.</summary>
+        Failed,
     }
 
     private sealed class PendingRequest(CqlResultMetadata? knownMetadata)

@@ -87,17 +87,37 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
             _connection = null;
         }
 
-        if (connection is { IsCompletedSuccessfully: true })
+        if (connection is null)
+        {
+            return;
+        }
+
+        if (connection.IsCompletedSuccessfully)
         {
             await connection.Result.DisposeAsync().ConfigureAwait(false);
+            return;
         }
+
+        // Still opening: close it once it opens, without making disposal wait for the handshake.
+        _ = connection.ContinueWith(
+            static opened => opened.Result.DisposeAsync().AsTask(),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default).Unwrap();
     }
 
     private async Task<CqlConnection> OpenAsync()
     {
         // Opened without the caller's token: one caller giving up must not fail the others sharing the attempt.
         var connection = await CqlConnection.OpenAsync(Address, Port, settings, logger, CancellationToken.None).ConfigureAwait(false);
-        connection.Broken += (_, _) => MarkDown();
+        // A frame over the size limit closes the connection, but says nothing against the node: it stays up.
+        connection.Broken += (_, reason) =>
+        {
+            if (reason is not CassandraProtocolException { OversizedResponseBytes: not null })
+            {
+                MarkDown();
+            }
+        };
         return connection;
     }
 }

@@ -36,6 +36,9 @@ internal sealed class CqlRing
 
     public int DataCenterCount { get; }
 
+    /// <summary>Whether the replication of <paramref name="keyspace"/> is known.</summary>
+    public bool Knows(string keyspace) => _keyspaces.ContainsKey(keyspace);
+
     public int NodesIn(string dataCenter) => _nodesPerDataCenter.GetValueOrDefault(dataCenter);
 
     public int RacksIn(string dataCenter) => _racksPerDataCenter.GetValueOrDefault(dataCenter);

@@ -2,9 +2,10 @@ namespace EventSourcing.SystemOfRecord.Cassandra;
 
 /// <summary>
 /// The base of every error the Cassandra store raises: server errors, connection failures and protocol violations.
-/// <see cref="IsTransient"/> says whether the same idempotent statement may succeed when retried.
+/// <see cref="SystemOfRecordException.IsTransient"/> says whether the same idempotent statement may succeed when
+/// retried; the client's retries read nothing else.
 /// </summary>
-public class CassandraException : Exception
+public class CassandraException : SystemOfRecordException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">What went wrong.</param>
@@ -14,8 +15,8 @@ public class CassandraException : Exception
     {
     }
 
-    /// <summary>Whether retrying the same idempotent statement (maybe on another node) may succeed.</summary>
-    public virtual bool IsTransient => false;
+    /// <summary>Whether the request may have run on the server before this error (a write timeout, a connection lost after it was sent).</summary>
+    internal bool MayHaveBeenApplied { get; init; }
 }
 
 /// <summary>
@@ -33,11 +34,17 @@ public sealed class CassandraConnectionException : CassandraException
     public override bool IsTransient => true;
 }
 
-/// <summary>The server broke the native protocol, or sent something this client does not understand.</summary>
+/// <summary>
+/// The server broke the native protocol, or sent something this client does not understand or accept (a frame over the
+/// size limit, a count larger than its frame, a type nested too deeply). The connection it came on is closed. Not transient.
+/// </summary>
 public sealed class CassandraProtocolException : CassandraException
 {
     internal CassandraProtocolException(string message, Exception? innerException = null)
         : base(message, innerException)
     {
     }
+
+    /// <summary>The declared body length of a response frame refused for its size; null for other protocol errors.</summary>
+    internal int? OversizedResponseBytes { get; init; }
 }

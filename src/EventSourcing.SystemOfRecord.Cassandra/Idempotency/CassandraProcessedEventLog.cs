@@ -93,6 +93,7 @@ public sealed partial class CassandraProcessedEventLog : IProcessedEventLog, IAs
     public TimeSpan RetentionWindow { get; }
 
     /// <inheritdoc />
+    /// <exception cref="CassandraException">The read (or the first call's schema creation) failed, after retries of transient errors.</exception>
     public async ValueTask<bool> IsProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default)
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
@@ -109,6 +110,7 @@ public sealed partial class CassandraProcessedEventLog : IProcessedEventLog, IAs
     /// One idempotent <c>INSERT ... USING TTL</c>, retried on transient errors; marking again rewrites the row with the
     /// same expiry moment. An id whose event time is already before <c>now - RetentionWindow</c> is not written.
     /// </remarks>
+    /// <exception cref="CassandraException">The write (or the first call's schema creation) failed, after retries of transient errors; it may or may not have been applied.</exception>
     public async ValueTask MarkProcessedAsync(TimeUuid eventId, CancellationToken cancellationToken = default)
     {
         var ttl = TtlSeconds(eventId.GetTimestamp());
@@ -132,7 +134,7 @@ public sealed partial class CassandraProcessedEventLog : IProcessedEventLog, IAs
     public ValueTask<long> PruneAsync(DateTimeOffset eventTimeBefore, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(0L);
 
-    /// <summary>Closes the connections to the cluster.</summary>
+    /// <summary>Closes the connections to the cluster, every node's even if one fails to close. Does not throw.</summary>
     public async ValueTask DisposeAsync()
     {
         await _cluster.DisposeAsync().ConfigureAwait(false);

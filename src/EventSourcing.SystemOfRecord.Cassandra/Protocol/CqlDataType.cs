@@ -48,34 +48,47 @@ internal sealed record CqlDataType(CqlTypeCode Code, CqlDataType? Element = null
     public static readonly CqlDataType TextMap = new(CqlTypeCode.Map, Text, Text);
     public static readonly CqlDataType TextSet = new(CqlTypeCode.Set, Text);
 
-    public static CqlDataType Read(ref CqlReadBuffer reader)
+    /// <summary>How deeply collection, UDT and tuple types may nest; Cassandra's own schemas stay far below it.</summary>
+    public const int MaxDepth = 16;
+
+    /// <summary>Reads an [option]; nesting deeper than <see cref="MaxDepth"/> is a protocol error, never a stack overflow.</summary>
+    public static CqlDataType Read(ref CqlReadBuffer reader) => Read(ref reader, 0);
+
+    private static CqlDataType Read(ref CqlReadBuffer reader, int depth)
     {
+        if (depth > MaxDepth)
+        {
+            throw new CassandraProtocolException($"A column type nests deeper than {MaxDepth} levels.");
+        }
+
         var code = (CqlTypeCode)reader.ReadShort();
         switch (code)
         {
             case CqlTypeCode.Custom:
                 return new CqlDataType(code, CustomClass: reader.ReadString());
             case CqlTypeCode.List or CqlTypeCode.Set:
-                return new CqlDataType(code, Read(ref reader));
+                return new CqlDataType(code, Read(ref reader, depth + 1));
             case CqlTypeCode.Map:
-                var key = Read(ref reader);
-                return new CqlDataType(code, key, Read(ref reader));
+                var key = Read(ref reader, depth + 1);
+                return new CqlDataType(code, key, Read(ref reader, depth + 1));
             case CqlTypeCode.Udt:
                 reader.ReadString();
                 reader.ReadString();
-                var fields = reader.ReadShort();
+
+                // Each field: a [string] name and an [option] type, at least 4 bytes.
+                var fields = reader.ReadShortCount(4);
                 for (var i = 0; i < fields; i++)
                 {
                     reader.ReadString();
-                    Read(ref reader);
+                    Read(ref reader, depth + 1);
                 }
 
                 return new CqlDataType(code);
             case CqlTypeCode.Tuple:
-                var count = reader.ReadShort();
+                var count = reader.ReadShortCount(2);
                 for (var i = 0; i < count; i++)
                 {
-                    Read(ref reader);
+                    Read(ref reader, depth + 1);
                 }
 
                 return new CqlDataType(code);
@@ -120,18 +133,21 @@ internal sealed record CqlDataType(CqlTypeCode Code, CqlDataType? Element = null
             case CqlTypeCode.Boolean:
                 return Exactly(bytes, 1)[0] != 0;
             case CqlTypeCode.Timestamp:
-                return DateTime.UnixEpoch.AddMilliseconds(BinaryPrimitives.ReadInt64BigEndian(Exactly(bytes, 8)));
+                return ToDateTime(BinaryPrimitives.ReadInt64BigEndian(Exactly(bytes, 8)));
             case CqlTypeCode.Timeuuid:
-                return new TimeUuid(Exactly(bytes, 16));
+                var uuid = Exactly(bytes, 16);
+                return (uuid[6] >> 4) == 1 ? new TimeUuid(uuid) : throw new CassandraProtocolException("A timeuuid value is not a version-1 UUID.");
             case CqlTypeCode.Uuid:
                 return new Guid(Exactly(bytes, 16), bigEndian: true);
             case CqlTypeCode.Inet:
-                return new System.Net.IPAddress(bytes);
+                return bytes.Length is 4 or 16
+                    ? new System.Net.IPAddress(bytes)
+                    : throw new CassandraProtocolException($"An inet value is 4 or 16 bytes; got {bytes.Length}.");
             case CqlTypeCode.Map:
             {
                 var reader = new CqlReadBuffer(bytes);
-                var count = reader.ReadInt();
-                var map = new Dictionary<object, object?>(Math.Max(count, 0));
+                var count = reader.ReadCount(8);
+                var map = new Dictionary<object, object?>(count);
                 for (var i = 0; i < count; i++)
                 {
                     var key = reader.ReadBytesSpan(out var keyNull);
@@ -145,8 +161,8 @@ internal sealed record CqlDataType(CqlTypeCode Code, CqlDataType? Element = null
             case CqlTypeCode.List or CqlTypeCode.Set:
             {
                 var reader = new CqlReadBuffer(bytes);
-                var count = reader.ReadInt();
-                var list = new List<object?>(Math.Max(count, 0));
+                var count = reader.ReadCount(4);
+                var list = new List<object?>(count);
                 for (var i = 0; i < count; i++)
                 {
                     var item = reader.ReadBytesSpan(out var isNull);
@@ -159,6 +175,16 @@ internal sealed record CqlDataType(CqlTypeCode Code, CqlDataType? Element = null
             default:
                 return bytes.ToArray();
         }
+    }
+
+    /// <summary>Milliseconds since the epoch as a UTC time; outside what <see cref="DateTime"/> holds is a protocol error.</summary>
+    private static DateTime ToDateTime(long milliseconds)
+    {
+        const long MinMilliseconds = -62_135_596_800_000; // 0001-01-01T00:00:00Z
+        const long MaxMilliseconds = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+        return milliseconds is < MinMilliseconds or > MaxMilliseconds
+            ? throw new CassandraProtocolException($"A timestamp of {milliseconds} ms since the epoch is outside the years 1 to 9999.")
+            : DateTime.UnixEpoch.AddMilliseconds(milliseconds);
     }
 
     private static ReadOnlySpan<byte> Exactly(ReadOnlySpan<byte> bytes, int length) =>

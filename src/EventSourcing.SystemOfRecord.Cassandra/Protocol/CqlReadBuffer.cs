@@ -48,9 +48,18 @@ internal ref struct CqlReadBuffer
 
     public ReadOnlySpan<byte> ReadRaw(int count) => Take(count);
 
+    /// <summary>
+    /// An [int] count of items that each take at least <paramref name="minItemBytes"/> bytes: refused before anything
+    /// is allocated for them when they cannot fit in what is left of the body.
+    /// </summary>
+    public int ReadCount(int minItemBytes) => CheckCount(ReadInt(), minItemBytes);
+
+    /// <summary>A [short] count of items that each take at least <paramref name="minItemBytes"/> bytes (see <see cref="ReadCount"/>).</summary>
+    public int ReadShortCount(int minItemBytes) => CheckCount(ReadShort(), minItemBytes);
+
     public Dictionary<string, string> ReadStringMap()
     {
-        var count = ReadShort();
+        var count = ReadShortCount(4);
         var map = new Dictionary<string, string>(count, StringComparer.Ordinal);
         for (var i = 0; i < count; i++)
         {
@@ -63,7 +72,7 @@ internal ref struct CqlReadBuffer
 
     public List<string> ReadStringList()
     {
-        var count = ReadShort();
+        var count = ReadShortCount(2);
         var list = new List<string>(count);
         for (var i = 0; i < count; i++)
         {
@@ -75,7 +84,7 @@ internal ref struct CqlReadBuffer
 
     public Dictionary<string, List<string>> ReadStringMultimap()
     {
-        var count = ReadShort();
+        var count = ReadShortCount(4);
         var map = new Dictionary<string, List<string>>(count, StringComparer.Ordinal);
         for (var i = 0; i < count; i++)
         {
@@ -89,9 +98,20 @@ internal ref struct CqlReadBuffer
     private readonly int CheckLength(int length) =>
         length < 0 ? throw new CassandraProtocolException($"Negative length {length} where none is allowed.") : length;
 
+    private readonly int CheckCount(int count, int minItemBytes)
+    {
+        if (count < 0 || (long)count * minItemBytes > Remaining)
+        {
+            throw new CassandraProtocolException($"A count of {count} items of at least {minItemBytes} bytes each does not fit in the {Remaining} bytes left of the frame body.");
+        }
+
+        return count;
+    }
+
     private ReadOnlySpan<byte> Take(int count)
     {
-        if (count < 0 || _position + count > _source.Length)
+        // Compared as unsigned against what is left: no sum that could overflow, and a negative count fails too.
+        if ((uint)count > (uint)Remaining)
         {
             throw new CassandraProtocolException($"The frame body ended early: needed {count} more bytes at offset {_position} of {_source.Length}.");
         }

@@ -45,6 +45,14 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// With <see cref="CassandraStoreOptions.CreateSchema"/> on, creates the keyspace and tables if they do not exist, and adds
+    /// the columns later releases introduced to an events table created by an earlier one.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bucketIncrement"/> is not a positive whole number of milliseconds.</exception>
+    /// <exception cref="BucketIncrementMismatchException">The store was created with another increment.</exception>
+    /// <exception cref="InvalidOperationException">The store was created with another shard count, or its events table lacks columns and schema creation is off.</exception>
+    /// <exception cref="CassandraException">The cluster refused a statement or could not be reached, after retries of transient errors.</exception>
     public async ValueTask EnsureCreatedAsync(TimeSpan bucketIncrement, CancellationToken cancellationToken = default)
     {
         var incrementMs = ToWholeMilliseconds(bucketIncrement);
@@ -86,10 +94,12 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
                 + $"CassandraStoreOptions.ShardCount = {_options.ShardCount}. Set ShardCount to {storedShards}, or use a new table.");
         }
 
+        await AddMissingEventColumnsAsync(cancellationToken).ConfigureAwait(false);
         Log.StoreReady(_logger, _options.Keyspace, _options.Table, bucketIncrement, _options.ShardCount);
     }
 
     /// <inheritdoc />
+    /// <exception cref="CassandraException">The read failed, after retries of transient errors.</exception>
     public async ValueTask<TimeSpan?> GetBucketIncrementAsync(CancellationToken cancellationToken = default)
     {
         var stored = await ReadMetadataAsync(cancellationToken).ConfigureAwait(false);
@@ -97,6 +107,16 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// One idempotent INSERT stamped with the event's own time, retried on transient errors (on another node when the
+    /// connection failed). When every attempt failed, either nothing was written (<see cref="CassandraException"/>), or
+    /// an attempt may have reached replicas (a write timeout, a connection lost or a client timeout after the INSERT went
+    /// out): then the outcome is unknown and <see cref="IndeterminateAppendException"/> carries the event, which is in the
+    /// store if and only if a replica applied it. A cancelled append may or may not have been applied either.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="recordedEvent"/> is null.</exception>
+    /// <exception cref="IndeterminateAppendException">The write may or may not have been applied.</exception>
+    /// <exception cref="CassandraException">The write failed and was not applied (the node refused it, or it never went out).</exception>
     public async ValueTask AppendAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(recordedEvent);
@@ -117,7 +137,7 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         }
 
         var timestamp = recordedEvent.EventId.GetTimestamp();
-        var values = new List<object?>(9) { bucket };
+        var values = new List<object?>(13) { bucket };
         if (_cql.Sharded)
         {
             values.Add(ShardOf(recordedEvent.EventId));
@@ -130,16 +150,38 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         values.Add(recordedEvent.Key ?? (object)CqlUnset.Value);
         values.Add(recordedEvent.Headers.Count == 0 ? CqlUnset.Value : recordedEvent.Headers);
 
+        // Absent values stay unset rather than null: no tombstones for what was never there.
+        values.Add(recordedEvent.Type ?? (object)CqlUnset.Value);
+        values.Add(recordedEvent.ContentType ?? (object)CqlUnset.Value);
+        values.Add(recordedEvent.Instance ?? (object)CqlUnset.Value);
+        values.Add(recordedEvent.TraceParent ?? (object)CqlUnset.Value);
+        values.Add(recordedEvent.TraceState ?? (object)CqlUnset.Value);
+
         // One INSERT is atomic and, with the write timestamp fixed to the event's time, idempotent: a retry after a
         // timeout writes the same cells again.
         var insert = Statement(_cql.InsertEvent, values) with
         {
             Timestamp = (timestamp.UtcTicks - DateTime.UnixEpoch.Ticks) / 10,
         };
-        await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
+        var attempts = new CqlAttempts();
+        try
+        {
+            await _cluster.ExecuteAsync(insert, attempts, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CassandraException ex) when (attempts.MayHaveBeenApplied)
+        {
+            // A write timeout, or a connection lost after the INSERT went out, on this attempt or an earlier one:
+            // replicas may apply it yet. The publish pipeline looks for the event in the store and publishes it if so.
+            CassandraDiagnostics.IndeterminateAppends.Add(1);
+            Log.IndeterminateAppend(_logger, ex, recordedEvent.EventId, bucket);
+            throw new IndeterminateAppendException(recordedEvent, ex);
+        }
     }
 
     /// <inheritdoc />
+    /// <remarks>Pages are sized by bytes (<see cref="CassandraStoreOptions.MaxPageBytes"/>); each page is retried on its own.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="bucket"/> is <see cref="DateTimeKind.Unspecified"/>.</exception>
+    /// <exception cref="CassandraException">A page could not be read, after retries of transient errors.</exception>
     public IAsyncEnumerable<RecordedEvent> ReadBucketAsync(DateTime bucket, CancellationToken cancellationToken = default)
     {
         if (bucket.Kind == DateTimeKind.Unspecified)
@@ -151,6 +193,8 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">A bound is <see cref="DateTimeKind.Unspecified"/>.</exception>
+    /// <exception cref="CassandraException">A page could not be read, after retries of transient errors.</exception>
     public IAsyncEnumerable<RecordedEvent> ReadRangeAsync(DateTime fromBucket, DateTime toExclusive, CancellationToken cancellationToken = default)
     {
         if (fromBucket.Kind == DateTimeKind.Unspecified || toExclusive.Kind == DateTimeKind.Unspecified)
@@ -162,6 +206,8 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="CassandraException">The read failed, after retries of transient errors.</exception>
     public async ValueTask<string?> ReadCheckpointAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -182,13 +228,94 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     }
 
     /// <inheritdoc />
+    /// <remarks>An idempotent INSERT stamped with a strictly increasing time of this process, so its last write wins.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
+    /// <exception cref="CassandraException">The write failed, after retries of transient errors; it may or may not have been applied.</exception>
     public async ValueTask WriteCheckpointAsync(string name, string value, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(value);
 
-        // Cassandra keeps the cell with the highest write timestamp: a strictly increasing client timestamp makes
-        // the last write of this process win, and a retry of the same write idempotent.
+        var insert = Statement(_cql.InsertCheckpoint, [name, value]) with { Timestamp = NextCheckpointTimestamp() };
+        await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A lightweight transaction (Paxos) at <see cref="CassandraStoreOptions.SerialConsistency"/>: <c>INSERT ... IF NOT EXISTS</c>
+    /// when <paramref name="expected"/> is null, <c>UPDATE ... IF value = ?</c>, or <c>DELETE ... IF value = ?</c> when
+    /// <paramref name="value"/> is null. It is not retried: after a timeout (<see cref="CassandraWriteTimeoutException"/>
+    /// with write type CAS, or <see cref="CassandraConnectionException"/>) it may or may not have taken effect; read the
+    /// value to find out. The conditional write is stamped by the coordinator's clock, <see cref="WriteCheckpointAsync"/>
+    /// by this process's: keep the clocks in sync when one name gets both.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="CassandraException">The cluster refused or did not confirm the transaction.</exception>
+    public async ValueTask<bool> TryReplaceCheckpointAsync(string name, string? expected, string? value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (expected is null && value is null)
+        {
+            // Nothing to write: true when the name is absent, read at the serial consistency to see every committed transaction.
+            var serialRead = new CqlStatement(_cql.SelectCheckpoint, [name], _options.SerialConsistency);
+            await foreach (var _ in _cluster.QueryAsync(serialRead, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            return true;
+        }
+
+        var (cql, values) = (expected, value) switch
+        {
+            (null, _) => (_cql.InsertCheckpointIfAbsent, new object?[] { name, value }),
+            (_, null) => (_cql.DeleteCheckpointIf, new object?[] { name, expected }),
+            _ => (_cql.UpdateCheckpointIf, new object?[] { value, name, expected }),
+        };
+        var statement = new CqlStatement(cql, values, _options.Consistency, IsIdempotent: false) { SerialConsistency = _options.SerialConsistency };
+        var result = await _cluster.ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
+        return result is RowsResult { Rows.Count: 1 } rows && rows.Rows[0]["[applied]"] is bool applied
+            ? applied
+            : throw new CassandraProtocolException($"A conditional write on {_options.Keyspace}.{_options.Table}_checkpoints did not answer with an [applied] column.");
+    }
+
+    /// <inheritdoc />
+    /// <remarks>A plain DELETE stamped like <see cref="WriteCheckpointAsync"/>, so that a later write by this process wins over it.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="CassandraException">The cluster refused or did not confirm the delete, after retries of transient errors.</exception>
+    public async ValueTask DeleteCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var delete = Statement(_cql.DeleteCheckpoint, [name]) with { Timestamp = NextCheckpointTimestamp() };
+        await _cluster.ExecuteAsync(delete, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The checkpoints table holds a handful of rows (cursors, leases, replay progress): it is read whole, page by page,
+    /// filtered by prefix and sorted ordinally here.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="prefix"/> is null.</exception>
+    /// <exception cref="CassandraException">The read failed, after retries of transient errors.</exception>
+    public IAsyncEnumerable<KeyValuePair<string, string>> ReadCheckpointsAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        return ReadCheckpointsCoreAsync(prefix, cancellationToken);
+    }
+
+    /// <summary>Closes the connections to the cluster, every node's even if one fails to close. Does not throw.</summary>
+    /// <returns>A task that completes when the connections are closed.</returns>
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
+
+    internal static DateTime DayOf(DateTime bucket) => new(bucket.Ticks - (bucket.Ticks % TimeSpan.TicksPerDay), DateTimeKind.Utc);
+
+    /// <summary>
+    /// Cassandra keeps the cell with the highest write timestamp: a strictly increasing client timestamp makes the last
+    /// write (or delete) of this process win, and a retry of the same write idempotent.
+    /// </summary>
+    private long NextCheckpointTimestamp()
+    {
         var now = (_timeProvider.GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks) / 10;
         long timestamp;
         long last;
@@ -199,29 +326,89 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         }
         while (Interlocked.CompareExchange(ref _lastCheckpointTimestamp, timestamp, last) != last);
 
-        var insert = Statement(_cql.InsertCheckpoint, [name, value]) with { Timestamp = timestamp };
-        await _cluster.ExecuteAsync(insert, cancellationToken).ConfigureAwait(false);
+        return timestamp;
     }
 
-    // Transitional: the compare-and-set (a lightweight transaction), the delete and the listing land with the test
-    // server's LWT support; until then these refuse clearly rather than pretend.
+    private async IAsyncEnumerable<KeyValuePair<string, string>> ReadCheckpointsCoreAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var matching = new List<KeyValuePair<string, string>>();
+        try
+        {
+            await foreach (var row in _cluster.QueryAsync(Statement(_cql.SelectCheckpoints, []) with { PageSize = 1000 }, cancellationToken).ConfigureAwait(false))
+            {
+                if (row.GetOrDefault<string>("name") is { } name && name.StartsWith(prefix, StringComparison.Ordinal) && row.GetOrDefault<string>("value") is { } value)
+                {
+                    matching.Add(new(name, value));
+                }
+            }
+        }
+        catch (CassandraInvalidQueryException)
+        {
+            // The store was never created: there are no checkpoints.
+        }
 
-    /// <inheritdoc />
-    public ValueTask<bool> TryReplaceCheckpointAsync(string name, string? expected, string? value, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("CassandraEventStore does not implement TryReplaceCheckpointAsync yet.");
+        matching.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        foreach (var checkpoint in matching)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return checkpoint;
+        }
+    }
 
-    /// <inheritdoc />
-    public ValueTask DeleteCheckpointAsync(string name, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("CassandraEventStore does not implement DeleteCheckpointAsync yet.");
+    /// <summary>
+    /// Events tables created before <see cref="CassandraStatements.AddedEventColumns"/> existed get them (ALTER TABLE ... ADD,
+    /// once per column, safe when several processes do it at once); existing rows read them as null.
+    /// </summary>
+    private async Task AddMissingEventColumnsAsync(CancellationToken cancellationToken)
+    {
+        var missing = await MissingEventColumnsAsync(cancellationToken).ConfigureAwait(false);
+        if (missing.Count == 0)
+        {
+            return;
+        }
 
-    /// <inheritdoc />
-    public IAsyncEnumerable<KeyValuePair<string, string>> ReadCheckpointsAsync(string prefix, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("CassandraEventStore does not implement ReadCheckpointsAsync yet.");
+        if (!_options.CreateSchema)
+        {
+            throw new InvalidOperationException(
+                $"The events table {_options.Keyspace}.{_options.Table} lacks the columns {string.Join(", ", missing)}, and CassandraStoreOptions.CreateSchema is off. "
+                + "Run: " + string.Join("; ", missing.Select(c => _cql.AddEventColumn[c])) + ".");
+        }
 
-    /// <summary>Closes the connections to the cluster.</summary>
-    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
+        foreach (var column in missing)
+        {
+            try
+            {
+                await _cluster.ExecuteAsync(Statement(_cql.AddEventColumn[column], [], prepare: false), cancellationToken).ConfigureAwait(false);
+            }
+            catch (CassandraInvalidQueryException)
+            {
+                // Fine when another process added it first; anything else is the error it says.
+                if ((await MissingEventColumnsAsync(cancellationToken).ConfigureAwait(false)).Contains(column))
+                {
+                    throw;
+                }
+            }
+        }
 
-    internal static DateTime DayOf(DateTime bucket) => new(bucket.Ticks - (bucket.Ticks % TimeSpan.TicksPerDay), DateTimeKind.Utc);
+        await _cluster.WaitForSchemaAgreementAsync(cancellationToken).ConfigureAwait(false);
+        Log.EventColumnsAdded(_logger, _options.Keyspace, _options.Table, string.Join(", ", missing));
+    }
+
+    private async Task<List<string>> MissingEventColumnsAsync(CancellationToken cancellationToken)
+    {
+        var (keyspace, table) = _cql.SchemaNames;
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in _cluster.QueryAsync(Statement(_cql.SelectEventColumns, [keyspace, table], prepare: false), cancellationToken).ConfigureAwait(false))
+        {
+            if (row.GetOrDefault<string>("column_name") is { } name)
+            {
+                present.Add(name);
+            }
+        }
+
+        // No rows at all: the schema tables cannot be read here (no permission, or not Cassandra); leave the table as it is.
+        return present.Count == 0 ? [] : [.. CassandraStatements.AddedEventColumns.Where(c => !present.Contains(c))];
+    }
 
     private int ShardOf(TimeUuid eventId)
     {
@@ -279,8 +466,8 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
 
     private async IAsyncEnumerable<RecordedEvent> ReadPartitionAsync(DateTime bucket, int? shard, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var query = Statement(_cql.SelectBucket, shard is { } s ? [bucket, s] : [bucket]) with { PageSize = _options.PageSize };
-        await foreach (var row in _cluster.QueryAsync(query, cancellationToken).ConfigureAwait(false))
+        var query = Statement(_cql.SelectBucket, shard is { } s ? [bucket, s] : [bucket]);
+        await foreach (var row in _cluster.QueryByBytesAsync(query, _options.PageSize, _options.MaxPageBytes, cancellationToken).ConfigureAwait(false))
         {
             yield return ToEvent(bucket, row);
         }
@@ -357,7 +544,14 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
             row.GetOrDefault<string>("topic") ?? string.Empty,
             row.GetOrDefault<string>("key"),
             row.GetOrDefault<string>("message") ?? string.Empty,
-            headers);
+            headers)
+        {
+            Type = row.GetOrDefault<string>("type"),
+            ContentType = row.GetOrDefault<string>("content_type"),
+            Instance = row.GetOrDefault<string>("instance"),
+            TraceParent = row.GetOrDefault<string>("traceparent"),
+            TraceState = row.GetOrDefault<string>("tracestate"),
+        };
     }
 
     private async ValueTask<(long IncrementMs, int Shards)?> ReadMetadataAsync(CancellationToken cancellationToken)

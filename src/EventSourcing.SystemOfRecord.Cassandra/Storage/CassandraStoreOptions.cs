@@ -104,9 +104,17 @@ public sealed class CassandraStoreOptions
     /// <value>The default is 1.</value>
     public int ShardCount { get; set; } = 1;
 
-    /// <summary>Rows fetched per page when a bucket is read.</summary>
+    /// <summary>The most rows fetched per page when a bucket is read; <see cref="MaxPageBytes"/> may ask for fewer.</summary>
     /// <value>The default is 5000.</value>
     public int PageSize { get; set; } = 5000;
+
+    /// <summary>
+    /// About how many bytes one page of a bucket read carries. Each page asks for as many rows (up to <see cref="PageSize"/>)
+    /// as fit, judged by the largest event the read has seen; the first page of a bucket assumes events of 1 MiB. A page
+    /// that still comes back over the native protocol's 256 MB frame limit is fetched again with fewer rows.
+    /// </summary>
+    /// <value>The default is 16 MiB. Between 64 KiB and 128 MiB.</value>
+    public int MaxPageBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>A bucket read that returns more events than this is reported (a log warning and the <c>sor.cassandra.large_buckets</c> metric).</summary>
     /// <value>The default is 100 000, the seed's partition guidance.</value>

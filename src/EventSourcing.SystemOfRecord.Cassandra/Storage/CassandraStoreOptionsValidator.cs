@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
@@ -23,9 +24,26 @@ internal sealed partial class CassandraStoreOptionsValidator : IValidateOptions<
         }
     }
 
-    /// <summary>Whether <paramref name="value"/> is an unquoted CQL identifier no longer than <paramref name="maxLength"/>.</summary>
+    /// <summary>
+    /// CQL's reserved keywords (Cassandra 3.x to 5.x and DataStax's lists together): an unquoted identifier may not be
+    /// one, whatever its case, and the store never quotes identifiers.
+    /// </summary>
+    internal static readonly FrozenSet<string> ReservedWords = new[]
+    {
+        "ADD", "ALLOW", "ALTER", "AND", "APPLY", "ASC", "AUTHORIZE", "BATCH", "BEGIN", "BY", "COLUMNFAMILY", "CREATE",
+        "DEFAULT", "DELETE", "DESC", "DESCRIBE", "DROP", "ENTRIES", "EXECUTE", "FOR", "FROM", "FULL", "GRANT", "IF", "IN",
+        "INDEX", "INFINITY", "INSERT", "INTO", "IS", "KEYSPACE", "KEYSPACES", "LIMIT", "MATERIALIZED", "MBEAN", "MBEANS",
+        "MODIFY", "NAN", "NORECURSIVE", "NOT", "NULL", "OF", "ON", "OR", "ORDER", "PRIMARY", "RENAME", "REPLACE", "REVOKE",
+        "SCHEMA", "SELECT", "SET", "TABLE", "TO", "TOKEN", "TRUNCATE", "UNLOGGED", "UNSET", "UPDATE", "USE", "USING",
+        "VIEW", "WHERE", "WITH",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether <paramref name="value"/> is an unquoted CQL identifier no longer than <paramref name="maxLength"/>: a
+    /// letter, then letters, digits or '_' to the very end (no trailing newline), and not a reserved word.
+    /// </summary>
     public static bool IsIdentifier(string? value, int maxLength) =>
-        value is not null && value.Length <= maxLength && IdentifierPattern().IsMatch(value);
+        value is not null && value.Length <= maxLength && IdentifierPattern().IsMatch(value) && !ReservedWords.Contains(value);
 
     private static List<string> Errors(CassandraStoreOptions options)
     {
@@ -43,12 +61,12 @@ internal sealed partial class CassandraStoreOptionsValidator : IValidateOptions<
 
         if (!IsIdentifier(options.Keyspace, 48))
         {
-            errors.Add($"CassandraStoreOptions.Keyspace must be a CQL identifier (a letter, then letters, digits or '_', at most 48); got '{options.Keyspace}'.");
+            errors.Add($"CassandraStoreOptions.Keyspace must be a CQL identifier (a letter, then letters, digits or '_', at most 48, not a reserved word); got '{options.Keyspace}'.");
         }
 
         if (!IsIdentifier(options.Table, MaxTableLength))
         {
-            errors.Add($"CassandraStoreOptions.Table must be a CQL identifier (a letter, then letters, digits or '_', at most {MaxTableLength}); got '{options.Table}'.");
+            errors.Add($"CassandraStoreOptions.Table must be a CQL identifier (a letter, then letters, digits or '_', at most {MaxTableLength}, not a reserved word); got '{options.Table}'.");
         }
 
         if ((options.UserName is null) != (options.Password is null))
@@ -70,6 +88,11 @@ internal sealed partial class CassandraStoreOptionsValidator : IValidateOptions<
         if (options.PageSize < 1)
         {
             errors.Add($"CassandraStoreOptions.PageSize must be positive; got {options.PageSize}.");
+        }
+
+        if (options.MaxPageBytes is < 64 * 1024 or > 128 * 1024 * 1024)
+        {
+            errors.Add($"CassandraStoreOptions.MaxPageBytes must be between 65536 (64 KiB) and 134217728 (128 MiB); got {options.MaxPageBytes}.");
         }
 
         if (options.LargeBucketThreshold < 1)
@@ -115,9 +138,10 @@ internal sealed partial class CassandraStoreOptionsValidator : IValidateOptions<
         return errors;
     }
 
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
+    // \z, not $: "$" also matches before a final newline, which would let "ks\n" through.
+    [GeneratedRegex(@"\A[A-Za-z][A-Za-z0-9_]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex IdentifierPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\A[A-Za-z0-9_.-]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex ReplicationPattern();
 }

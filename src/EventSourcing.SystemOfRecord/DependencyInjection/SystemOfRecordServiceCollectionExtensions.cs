@@ -36,25 +36,17 @@ public static class SystemOfRecordServiceCollectionExtensions
         services.TryAddSingleton<IEventPublisher>(sp => sp.GetRequiredService<InMemoryEventPublisher>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(CreateSystemOfRecord);
+        services.TryAddSingleton(sp => new PublishLagHealthCheck(sp.GetRequiredService<SystemOfRecord>(), sp.GetRequiredService<IOptions<PublishRecoveryOptions>>()));
 
         return new SystemOfRecordBuilder(services);
     }
 
-    private static SystemOfRecord CreateSystemOfRecord(IServiceProvider sp)
-    {
-        var sor = new SystemOfRecord(
-            sp.GetRequiredService<IEventStore>(),
-            sp.GetRequiredService<IEventPublisher>(),
-            sp.GetRequiredService<IOptions<SystemOfRecordOptions>>(),
-            sp.GetService<ReplayStrategyRegistration>()?.Strategy,
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILogger<SystemOfRecord>>());
-
-        if (sp.GetService<PublishTracker>() is { } tracker)
-        {
-            sor.EnablePublishRecovery(tracker, sp.GetRequiredService<IOptions<PublishRecoveryOptions>>().Value.PublishTimeout);
-        }
-
-        return sor;
-    }
+    private static SystemOfRecord CreateSystemOfRecord(IServiceProvider sp) => new(
+        sp.GetRequiredService<IEventStore>(),
+        sp.GetRequiredService<IEventPublisher>(),
+        sp.GetRequiredService<IOptions<SystemOfRecordOptions>>(),
+        sp.GetService<ReplayStrategyRegistration>()?.Strategy,
+        sp.GetRequiredService<TimeProvider>(),
+        sp.GetService<ILogger<SystemOfRecord>>(),
+        sp.GetService<PublishRecoveryRegistration>() is null ? null : sp.GetRequiredService<IOptions<PublishRecoveryOptions>>().Value);
 }

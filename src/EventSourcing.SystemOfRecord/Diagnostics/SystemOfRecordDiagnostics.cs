@@ -18,14 +18,8 @@ internal static class SystemOfRecordDiagnostics
     public static readonly Counter<long> EventsAppended =
         Meter.CreateCounter<long>("sor.events.appended", "{event}", "Events recorded in the store.");
 
-    public static readonly Counter<long> EventsPublished =
-        Meter.CreateCounter<long>("sor.events.published", "{event}", "Events the publisher acknowledged, replays included.");
-
-    public static readonly Counter<long> PublishFailures =
-        Meter.CreateCounter<long>("sor.publish.failures", "{event}", "Recorded events whose publish failed.");
-
-    public static readonly Counter<long> BucketsRecovered =
-        Meter.CreateCounter<long>("sor.publish.recovered_buckets", "{bucket}", "Buckets publish recovery republished.");
+    public static readonly Histogram<double> AppendDuration =
+        Meter.CreateHistogram<double>("sor.append.duration", "s", "How long an append took: the store write, and the publish in PublishMode.Acknowledged.");
 
     public static readonly Counter<long> BucketsReplayed =
         Meter.CreateCounter<long>("sor.replay.buckets", "{bucket}", "Buckets handed to a replay strategy.");

@@ -3,14 +3,15 @@ using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.SystemOfRecord;
 
-public partial class SystemOfRecord
+public sealed partial class SystemOfRecord
 {
     private readonly ConcurrentDictionary<string, bool> _runningReplays = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Runs (or resumes) the managed replay <paramref name="name"/>: republishes every stored event of the buckets
-    /// <c>b</c> from <c>GetBucket(from)</c> while <c>b &lt; to</c> through the publisher, checkpointing its progress
-    /// in the store so that a later call with the same name and range resumes where it stopped.
+    /// <c>b</c> from <c>GetBucket(from)</c> while <c>b &lt; to</c> through the publish pipeline, checkpointing its progress
+    /// in the store so that a later call with the same name and range resumes where it stopped. Each lane waits for the
+    /// publisher's acknowledgement of an event before it delivers the next; transient failures are retried with backoff.
     /// </summary>
     /// <inheritdoc cref="RunReplayAsync(string, DateTime, DateTime, Func{RecordedEvent, CancellationToken, ValueTask}, ManagedReplayOptions?, IProgress{ReplayProgress}?, CancellationToken)"/>
     public Task<ReplayResult> RunReplayAsync(
@@ -111,7 +112,7 @@ public partial class SystemOfRecord
     public async ValueTask<ReplayCheckpoint?> GetReplayCheckpointAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        var checkpoints = CheckpointStore();
+        var checkpoints = CheckpointStore("Managed replays");
         ThrowIfDisposed();
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         var value = await checkpoints.ReadCheckpointAsync(ReplayCheckpoint.StorageName(name), cancellationToken).ConfigureAwait(false);
@@ -131,7 +132,7 @@ public partial class SystemOfRecord
         var (first, end) = NormalizeRange(from, to);
         options ??= new ManagedReplayOptions();
         options.ThrowIfInvalid();
-        var checkpoints = CheckpointStore();
+        var checkpoints = CheckpointStore("Managed replays");
         ThrowIfDisposed();
         if (!_runningReplays.TryAdd(name, true))
         {
@@ -143,7 +144,7 @@ public partial class SystemOfRecord
             await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
             using var activity = SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.managed-replay");
             var started = _timeProvider.GetTimestamp();
-            var run = new ManagedReplayRun(Store, checkpoints, target ?? Publisher.PublishAsync, options, _timeProvider, name, first, end, _incrementTicks);
+            var run = new ManagedReplayRun(Store, checkpoints, target ?? ((e, ct) => new ValueTask(_pipeline.SendAsync(e, ct))), options, _timeProvider, name, first, end, _incrementTicks);
             Log.ManagedReplayStarting(_logger, name, first, end, options.MaxParallelism, options.MaxEventsPerSecond);
             bool alreadyComplete;
             try
@@ -158,10 +159,6 @@ public partial class SystemOfRecord
             }
 
             ReplayDiagnostics.EventsReplayed.Add(run.Delivered);
-            if (target is null)
-            {
-                SystemOfRecordDiagnostics.EventsPublished.Add(run.Delivered);
-            }
 
             if (alreadyComplete)
             {
@@ -180,23 +177,18 @@ public partial class SystemOfRecord
         }
     }
 
-    private ICheckpointStore CheckpointStore() =>
-        Store as ICheckpointStore
-        ?? throw new NotSupportedException(
-            $"Managed replays keep their checkpoints in the store, and {Store.GetType().Name} does not implement {nameof(ICheckpointStore)}.");
-
     private static partial class Log
     {
-        [LoggerMessage(120, LogLevel.Information, "Managed replay '{Name}' running over buckets {Start:O} to {End:O} (end exclusive), {Lanes} lanes, at most {Rate} events/s.")]
+        [LoggerMessage(1120, LogLevel.Information, "Managed replay '{Name}' running over buckets {Start:O} to {End:O} (end exclusive), {Lanes} lanes, at most {Rate} events/s.")]
         public static partial void ManagedReplayStarting(ILogger logger, string name, DateTime start, DateTime end, int lanes, double? rate);
 
-        [LoggerMessage(121, LogLevel.Information, "Managed replay '{Name}' completed: {Events} events delivered by this run, buckets {Start:O} to {End:O}.")]
+        [LoggerMessage(1121, LogLevel.Information, "Managed replay '{Name}' completed: {Events} events delivered by this run, buckets {Start:O} to {End:O}.")]
         public static partial void ManagedReplayCompleted(ILogger logger, string name, long events, DateTime start, DateTime end);
 
-        [LoggerMessage(122, LogLevel.Warning, "Managed replay '{Name}' stopped after delivering {Events} events; it resumes at bucket {NextBucket:O}.")]
+        [LoggerMessage(1122, LogLevel.Warning, "Managed replay '{Name}' stopped after delivering {Events} events; it resumes at bucket {NextBucket:O}.")]
         public static partial void ManagedReplayStopped(ILogger logger, Exception exception, string name, long events, DateTime nextBucket);
 
-        [LoggerMessage(123, LogLevel.Information, "Managed replay '{Name}' had already completed; nothing to deliver.")]
+        [LoggerMessage(1123, LogLevel.Information, "Managed replay '{Name}' had already completed; nothing to deliver.")]
         public static partial void ManagedReplayAlreadyComplete(ILogger logger, string name);
     }
 }

@@ -320,6 +320,23 @@ internal sealed class TimeUuidGenerator
         return TimeUuid.FromTicks(next, _clockSequence, Node);
     }
 
+    /// <summary>Makes every later value carry a timestamp after <paramref name="timestamp"/>, whatever the clock says.</summary>
+    /// <remarks>A restart floors its generator at the highest time the last run may have issued, so a clock that went back never reuses that range.</remarks>
+    public void Floor(DateTimeOffset timestamp)
+    {
+        var floor = TimeUuid.ToUuidTicks(timestamp, nameof(timestamp));
+        long last;
+        do
+        {
+            last = Volatile.Read(ref _lastTicks);
+            if (last >= floor)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _lastTicks, floor, last) != last);
+    }
+
     private static ulong RandomNode()
     {
         Span<byte> bytes = stackalloc byte[8];

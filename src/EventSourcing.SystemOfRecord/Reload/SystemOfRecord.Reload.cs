@@ -1,8 +1,6 @@
-using Microsoft.Extensions.Logging;
-
 namespace EventSourcing.SystemOfRecord;
 
-public partial class SystemOfRecord
+public sealed partial class SystemOfRecord
 {
     /// <summary>
     /// Delete + reload: resets <paramref name="projection"/>, then applies every stored event of the buckets
@@ -39,66 +37,8 @@ public partial class SystemOfRecord
         options?.ThrowIfInvalid();
         ThrowIfDisposed();
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-
-        using var activity = SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.reload");
-        var meter = new ProgressMeter(progress, _timeProvider, TimeBuckets.Count(first, end, _incrementTicks));
-        Log.ReloadStarted(_logger, first, end, projection.GetType().Name);
-
-        await projection.ResetAsync(cancellationToken).ConfigureAwait(false);
-
-        // The ids delivered from the newest bucket seen: a catch-up pass re-reads that bucket and skips them.
-        var cursor = new ReloadCursor(first);
-        long rangeEvents = 0;
-        await foreach (var recorded in Store.ReadRangeAsync(first, end, cancellationToken).ConfigureAwait(false))
-        {
-            if (cursor.MoveTo(recorded.TimeBucket))
-            {
-                meter.Report(TimeBuckets.Count(first, recorded.TimeBucket, _incrementTicks), rangeEvents);
-            }
-
-            await projection.ApplyAsync(recorded, cancellationToken).ConfigureAwait(false);
-            cursor.Delivered(recorded.EventId);
-            rangeEvents++;
-        }
-
-        meter.Report(meter.BucketsTotal, rangeEvents, force: true);
-
-        long catchUpEvents = 0;
-        var passes = 0;
-        var caughtUp = false;
-        if (options is { CatchUp: true })
-        {
-            while (passes < options.MaxCatchUpPasses)
-            {
-                passes++;
-                var now = TimeBuckets.Floor(_timeProvider.GetUtcNow().UtcDateTime, _incrementTicks).AddTicks(_incrementTicks);
-                long fresh = 0;
-                await foreach (var recorded in Store.ReadRangeAsync(cursor.Bucket, now, cancellationToken).ConfigureAwait(false))
-                {
-                    if (!cursor.MoveTo(recorded.TimeBucket) && cursor.WasDelivered(recorded.EventId))
-                    {
-                        continue;
-                    }
-
-                    await projection.ApplyAsync(recorded, cancellationToken).ConfigureAwait(false);
-                    cursor.Delivered(recorded.EventId);
-                    fresh++;
-                }
-
-                catchUpEvents += fresh;
-                if (fresh == 0)
-                {
-                    caughtUp = true;
-                    break;
-                }
-            }
-
-            meter.Report(meter.BucketsTotal, rangeEvents + catchUpEvents, force: true);
-        }
-
-        ReplayDiagnostics.EventsReloaded.Add(rangeEvents + catchUpEvents);
-        Log.ReloadCompleted(_logger, rangeEvents, catchUpEvents, passes, first, end);
-        return new ReloadResult(rangeEvents, catchUpEvents, passes, caughtUp);
+        return await new ReloadRun(Store, _timeProvider, _incrementTicks, _logger)
+            .RunAsync(projection, first, end, options, progress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc cref="ReloadAsync(IReloadableProjection, DateTime, DateTime, ReloadOptions?, IProgress{ReplayProgress}?, CancellationToken)"/>
@@ -110,38 +50,4 @@ public partial class SystemOfRecord
         IProgress<ReplayProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
         ReloadAsync(projection, from.UtcDateTime, to.UtcDateTime, options, progress, cancellationToken);
-
-    /// <summary>The newest bucket a reload delivered from and the ids it delivered there.</summary>
-    private sealed class ReloadCursor(DateTime start)
-    {
-        private readonly HashSet<TimeUuid> _delivered = [];
-
-        public DateTime Bucket { get; private set; } = start;
-
-        /// <summary>Moves to <paramref name="bucket"/>; <see langword="true"/> when it is a newer bucket (the ids seen are forgotten).</summary>
-        public bool MoveTo(DateTime bucket)
-        {
-            if (bucket == Bucket)
-            {
-                return false;
-            }
-
-            Bucket = bucket;
-            _delivered.Clear();
-            return true;
-        }
-
-        public void Delivered(TimeUuid id) => _delivered.Add(id);
-
-        public bool WasDelivered(TimeUuid id) => _delivered.Contains(id);
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(100, LogLevel.Information, "Reloading {Projection} from buckets {Start:O} to {End:O} (end exclusive).")]
-        public static partial void ReloadStarted(ILogger logger, DateTime start, DateTime end, string projection);
-
-        [LoggerMessage(101, LogLevel.Information, "Reload applied {RangeEvents} events of buckets {Start:O} to {End:O} and {CatchUpEvents} more in {Passes} catch-up passes.")]
-        public static partial void ReloadCompleted(ILogger logger, long rangeEvents, long catchUpEvents, int passes, DateTime start, DateTime end);
-    }
 }

@@ -228,6 +228,7 @@ public sealed class CqlClusterTopologyTests
 
         // Created after discovery: only the SCHEMA_CHANGE event tells the client its replication (2 replicas in dc1).
         await CreateSchemaAsync(cluster, "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': '2'}");
+        await Eventually.WaitUntilAsync(() => cluster.Topology.Ring.Knows("ks"), "the SCHEMA_CHANGE event brought the keyspace's replication");
         await cluster.ExecuteAsync(Statement(Insert, "hot", 0, "prepare"));
         var before = nodes.Nodes.Select(n => n.Statements).ToList();
         for (var n = 1; n <= 20; n++)

@@ -32,7 +32,12 @@ public sealed class PythonDriverCheckTests
         await store.EnsureCreatedAsync(TimeSpan.FromSeconds(15), cancellationToken);
         var fromStore = new[]
         {
-            new RecordedEvent(ReadBucket, TimeUuid.Create(new DateTimeOffset(ReadBucket.AddSeconds(1))), "orders", "order-42", "{\"order\":42} ✓", new Dictionary<string, string> { ["trace"] = "abc", ["ünï"] = "値" }),
+            new RecordedEvent(ReadBucket, TimeUuid.Create(new DateTimeOffset(ReadBucket.AddSeconds(1))), "orders", "order-42", "{\"order\":42} ✓", new Dictionary<string, string> { ["trace"] = "abc", ["ünï"] = "値" })
+            {
+                Type = "orders.placed.v1",
+                Instance = "orders-7",
+                TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            },
             new RecordedEvent(ReadBucket, TimeUuid.Create(new DateTimeOffset(ReadBucket.AddSeconds(2))), "orders", null, "second"),
         };
         foreach (var e in fromStore)
@@ -40,12 +45,15 @@ public sealed class PythonDriverCheckTests
             await store.AppendAsync(e, cancellationToken);
         }
 
+        await store.WriteCheckpointAsync("dotnet-cursor", "42", cancellationToken);
+
         var output = await RunScriptAsync(server.Port, cancellationToken);
         using var json = JsonDocument.Parse(output);
         var root = json.RootElement;
         var read = root.GetProperty("read").EnumerateArray().ToList();
         var written = root.GetProperty("written").EnumerateArray().Select(e => e.GetString()!).ToList();
         var paged = root.GetProperty("paged").EnumerateArray().Select(e => e.GetString()!).ToList();
+        var lwt = root.GetProperty("lwt");
 
         var readBack = new List<RecordedEvent>();
         await foreach (var e in store.ReadBucketAsync(WriteBucket, cancellationToken))
@@ -63,6 +71,19 @@ public sealed class PythonDriverCheckTests
             Assert.That(read[0].GetProperty("headers").GetProperty("ünï").GetString(), Is.EqualTo("値"));
             Assert.That(read[0].GetProperty("ts_ms").GetInt64(), Is.EqualTo(new DateTimeOffset(ReadBucket.AddSeconds(1)).ToUnixTimeMilliseconds()));
             Assert.That(read[1].GetProperty("key").ValueKind, Is.EqualTo(JsonValueKind.Null));
+            Assert.That(read[0].GetProperty("type").GetString(), Is.EqualTo("orders.placed.v1"));
+            Assert.That(read[0].GetProperty("instance").GetString(), Is.EqualTo("orders-7"));
+            Assert.That(read[0].GetProperty("traceparent").GetString(), Is.EqualTo(fromStore[0].TraceParent));
+            Assert.That(read[1].GetProperty("type").ValueKind, Is.EqualTo(JsonValueKind.Null));
+            Assert.That(lwt.GetProperty("insert").GetBoolean(), Is.True);
+            Assert.That(lwt.GetProperty("insert_again").GetBoolean(), Is.False);
+            Assert.That(lwt.GetProperty("insert_again_current").GetString(), Is.EqualTo("one"), "a refused IF NOT EXISTS returns the current row");
+            Assert.That(lwt.GetProperty("update_wrong").GetBoolean(), Is.False);
+            Assert.That(lwt.GetProperty("update_wrong_current").GetString(), Is.EqualTo("one"), "a refused IF returns the condition's column");
+            Assert.That(lwt.GetProperty("update_right").GetBoolean(), Is.True);
+            Assert.That(lwt.GetProperty("delete_right").GetBoolean(), Is.True);
+            Assert.That(lwt.GetProperty("delete_absent").GetBoolean(), Is.False);
+            Assert.That(lwt.GetProperty("listed").EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "dotnet-cursor" }));
             Assert.That(root.GetProperty("pages").GetInt32(), Is.EqualTo(7), "250 rows at a fetch size of 40");
             Assert.That(paged, Is.EqualTo(written));
             Assert.That(readBack.Select(e => e.EventId.ToString()), Is.EqualTo(written));

@@ -60,6 +60,87 @@ public sealed class CqlDataTypeTests
     }
 
     [Test]
+    public void Read_Nested50000LevelsDeep_ProtocolErrorNotStackOverflow()
+    {
+        var bytes = new byte[(50_000 * 2) + 2];
+        for (var i = 0; i < 50_000; i++)
+        {
+            bytes[(i * 2) + 1] = 0x20; // list<...
+        }
+
+        bytes[^1] = 0x0D; // ...text>
+
+        Assert.That(() =>
+        {
+            var reader = new CqlReadBuffer(bytes);
+            CqlDataType.Read(ref reader);
+        }, Throws.InstanceOf<CassandraProtocolException>().With.Message.Contains("16 levels"));
+    }
+
+    [Test]
+    public void Read_NestedAtTheLimit_Read()
+    {
+        var hex = string.Concat(Enumerable.Repeat("0020", CqlDataType.MaxDepth)) + "000D";
+        var reader = new CqlReadBuffer(Hex.Bytes(hex));
+
+        var type = CqlDataType.Read(ref reader);
+
+        Assert.That(type.Code, Is.EqualTo(CqlTypeCode.List));
+    }
+
+    [Test]
+    public void Read_UdtWithMoreFieldsThanBytes_ProtocolError()
+    {
+        Assert.That(() =>
+        {
+            var reader = new CqlReadBuffer(Hex.Bytes("0030 0000 0000 FFFF 0000"));
+            CqlDataType.Read(ref reader);
+        }, Throws.InstanceOf<CassandraProtocolException>());
+    }
+
+    [TestCase("7FFFFFFFFFFFFFFF")]
+    [TestCase("8000000000000000")]
+    [TestCase("0000E677D21FDC00")] // 10000-01-01T00:00:00Z, one millisecond past DateTime.MaxValue
+    public void Decode_TimestampOutsideDateTime_ProtocolError(string hex)
+    {
+        Assert.That(() => CqlDataType.Timestamp.Decode(Hex.Bytes(hex)), Throws.InstanceOf<CassandraProtocolException>().With.Message.Contains("outside"));
+    }
+
+    [Test]
+    public void Decode_TimestampAtTheEdges_Decoded()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(CqlDataType.Timestamp.Decode(Hex.Bytes("FFFFC77CEDD32800")), Is.EqualTo(DateTime.MinValue));
+            Assert.That(CqlDataType.Timestamp.Decode(Hex.Bytes("0000E677D21FDBFF")), Is.EqualTo(new DateTime(9999, 12, 31, 23, 59, 59, 999, DateTimeKind.Utc)));
+        });
+    }
+
+    [TestCase("")]
+    [TestCase("7F0000")]
+    [TestCase("7F00000100")]
+    public void Decode_InetOfWrongLength_ProtocolError(string hex)
+    {
+        Assert.That(() => CqlDataType.Inet.Decode(Hex.Bytes(hex)), Throws.InstanceOf<CassandraProtocolException>());
+    }
+
+    [Test]
+    public void Decode_TimeuuidNotVersionOne_ProtocolError()
+    {
+        Assert.That(() => CqlDataType.Timeuuid.Decode(Hex.Bytes("00112233445566778899AABBCCDDEEFF")), Throws.InstanceOf<CassandraProtocolException>());
+    }
+
+    [Test]
+    public void Decode_MapDeclaringMoreEntriesThanBytes_ProtocolErrorWithoutAllocatingThem()
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        Assert.That(() => CqlDataType.TextMap.Decode(Hex.Bytes("7FFFFFFF 00000001 61")), Throws.InstanceOf<CassandraProtocolException>());
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(1024 * 1024));
+    }
+
+    [Test]
     public void Decode_WrongLength_ThrowsProtocolException()
     {
         Assert.That(() => CqlDataType.Bigint.Decode(Hex.Bytes("0001")), Throws.InstanceOf<CassandraProtocolException>());

@@ -184,4 +184,78 @@ public sealed class CqlResponseTests
     {
         Assert.That(() => Parse(CqlOpcode.Result, "000000"), Throws.InstanceOf<CassandraProtocolException>());
     }
+
+    [Test]
+    public void Parse_25BytesDeclaringTenMillionRows_ProtocolErrorWithoutAllocatingThem()
+    {
+        // kind rows; flags global; 1 column; ks "", table "", column "a" of type int; then a row count of 10 000 000.
+        var body = Hex.Bytes("00000002 00000001 00000001 0000 0000 0001 61 0009 00989680");
+        Assert.That(body, Has.Length.EqualTo(25));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        Assert.That(
+            () => CqlResponse.Parse(new CqlFrameHeader(CqlFrameHeader.ResponseVersion, 0, 1, CqlOpcode.Result, body.Length), body),
+            Throws.InstanceOf<CassandraProtocolException>().With.Message.Contains("10000000 rows"));
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(1024 * 1024), "nothing is allocated for rows that cannot be there");
+    }
+
+    [TestCase("7FFFFFFF")]
+    [TestCase("80000000")]
+    public void Parse_RowCountIntMaxOrNegative_ProtocolError(string count)
+    {
+        Assert.That(() => Parse(CqlOpcode.Result, "00000002 00000001 00000001 0000 0000 0001 61 0009 " + count), Throws.InstanceOf<CassandraProtocolException>());
+    }
+
+    [Test]
+    public void Parse_RowsButNoColumns_ProtocolError()
+    {
+        Assert.That(() => Parse(CqlOpcode.Result, "00000002 00000001 00000000 0000 0000 00000005"), Throws.InstanceOf<CassandraProtocolException>());
+    }
+
+    [Test]
+    public void Parse_ColumnCountIntMax_ProtocolErrorWithoutAllocatingThem()
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        Assert.That(() => Parse(CqlOpcode.Result, "00000002 00000001 7FFFFFFF 0000 0000"), Throws.InstanceOf<CassandraProtocolException>());
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(1024 * 1024));
+    }
+
+    [Test]
+    public void Parse_PreparedWithPartitionKeyCountIntMax_ProtocolError()
+    {
+        Assert.That(() => Parse(CqlOpcode.Result, "00000004 0002 BEEF 00000000 00000000 7FFFFFFF"), Throws.InstanceOf<CassandraProtocolException>());
+    }
+
+    [Test]
+    public void Parse_CustomPayloadWithMoreEntriesThanBytes_ProtocolError()
+    {
+        Assert.That(() => Parse(CqlOpcode.Ready, "FFFF", flags: CqlFrameHeader.FlagCustomPayload), Throws.InstanceOf<CassandraProtocolException>());
+    }
+
+    [Test]
+    public void Parse_RowsMeasureTheirLargestRow()
+    {
+        var rows = (RowsResult)Parse(CqlOpcode.Result, "00000002 00000001 00000001 0000 0000 0001 61 000D 00000002 00000001 61 00000003 626364");
+
+        Assert.That(rows.LargestRowBytes, Is.EqualTo(7));
+    }
+
+    [TestCase("00001100" + "0009 74696D6564206F7574" + "0004 00000001 00000002 0006 53494D504C45", true, TestName = "Parse_WriteTimeout_MayHaveBeenApplied")]
+    [TestCase("00001500" + "0004 6661696C", true, TestName = "Parse_WriteFailure_MayHaveBeenApplied")]
+    [TestCase("00000000" + "0004 6661696C", true, TestName = "Parse_ServerError_MayHaveBeenApplied")]
+    [TestCase("00001000" + "0004 6661696C" + "0006 00000002 00000001", false, TestName = "Parse_Unavailable_NotApplied")]
+    [TestCase("00001001" + "0004 6661696C", false, TestName = "Parse_Overloaded_NotApplied")]
+    public void Parse_Error_SaysWhetherTheWriteMayHaveBeenApplied(string bodyHex, bool mayHaveBeenApplied)
+    {
+        var ex = ((ErrorResponse)Parse(CqlOpcode.Error, bodyHex)).Exception;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex.MayHaveBeenApplied, Is.EqualTo(mayHaveBeenApplied));
+            Assert.That(ex, Is.InstanceOf<SystemOfRecordException>(), "one error model: every Cassandra error is a SystemOfRecordException");
+        });
+    }
 }

@@ -40,6 +40,11 @@ public sealed class CassandraEventStoreTests
     [TestCase("1starts_with_digit", "events")]
     [TestCase("sor", "events\" --")]
     [TestCase("sor", "a_table_name_longer_than_thirty_five_chars")]
+    [TestCase("sor\n", "events")]
+    [TestCase("sor", "events\n")]
+    [TestCase("select", "events")]
+    [TestCase("sor", "TABLE")]
+    [TestCase("Keyspace", "events")]
     public async Task Constructor_InvalidIdentifier_ThrowsBeforeAnyCql(string keyspace, string table)
     {
         await using var server = new CqlServerMock();

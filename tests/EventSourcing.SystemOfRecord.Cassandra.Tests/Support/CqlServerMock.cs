@@ -18,7 +18,9 @@ namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Support;
 /// system_schema.keyspaces rows a driver reads to discover the cluster, and pushes EVENTs to connections that
 /// registered (<see cref="PushEventAsync"/>; schema changes by itself). Faults: <see cref="StopAsync"/> (node down),
 /// <see cref="RestartAsync"/> (forgets prepared statements: UNPREPARED), <see cref="FailNext"/> (error responses),
-/// <see cref="ResponseDelay"/>, <see cref="DropConnections"/> and <see cref="DropConnectionAfterRequests"/>. INSERT ... USING TTL
+/// <see cref="ResponseDelay"/>, <see cref="DropConnections"/>, <see cref="DropConnectionAfterRequests"/>, a hostile node
+/// (<see cref="Hostility"/>: answers garbage, stops reading, closes mid-frame) and <see cref="RewriteResponse"/> (fuzzing).
+/// <see cref="RecordResponses"/> keeps every frame sent. INSERT ... USING TTL
 /// expires rows on the database's <see cref="CqlTestDatabase.Clock"/>.
 /// Message encoding here is written separately from the client's (only the [int]/[string] primitives are shared).
 /// </summary>
@@ -28,7 +30,7 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, CqlTestStatement> _prepared = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Socket, byte> _clients = new();
-    private readonly ConcurrentQueue<(int Code, Func<string, bool> Matches)> _faults = new();
+    private readonly ConcurrentQueue<(int Code, Func<string, bool> Matches, bool ApplyFirst)> _faults = new();
     private readonly ConcurrentDictionary<string, int> _requestCounts = new(StringComparer.Ordinal);
     private TcpListener? _listener;
     private CancellationTokenSource _stop = new();
@@ -95,11 +97,32 @@ public sealed class CqlServerMock : IAsyncDisposable
     /// <summary>The consistency level of the latest QUERY or EXECUTE of each CQL text.</summary>
     public ConcurrentDictionary<string, CassandraConsistency> ConsistencyOf { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The serial consistency of the latest QUERY or EXECUTE of each CQL text that carried one.</summary>
+    public ConcurrentDictionary<string, CassandraConsistency> SerialConsistencyOf { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Frames that arrived with a protocol version other than v4 (and got a protocol error).</summary>
     public int UnsupportedVersionRequests => Volatile.Read(ref _unsupportedVersionRequests);
 
     /// <summary>Writes this node coordinated for a partition it holds no replica of (by the keyspace's replication).</summary>
     public int WritesForOtherNodes => Volatile.Read(ref _writesForOtherNodes);
+
+    /// <summary>How the node misbehaves once a connection is ready (after STARTUP and authentication).</summary>
+    public CqlHostility Hostility { get; set; }
+
+    /// <summary>
+    /// Replaces the answer to a statement (QUERY, PREPARE, EXECUTE, BATCH): given the request's opcode and body and the
+    /// frame the node would send (header included, stream id set), returns the bytes to send instead, or null to keep it.
+    /// </summary>
+    internal Func<CqlOpcode, byte[], byte[], byte[]?>? RewriteResponse { get; set; }
+
+    /// <summary>Whether <see cref="SentFrames"/> keeps the frames this node sends.</summary>
+    public bool RecordResponses { get; set; }
+
+    /// <summary>Every frame sent (header included) while <see cref="RecordResponses"/> is on, in order.</summary>
+    public ConcurrentQueue<byte[]> SentFrames { get; } = new();
+
+    /// <summary>Client connections open now.</summary>
+    public int ConnectedClients => _clients.Count;
 
     public int RequestCount(string opcode) => _requestCounts.TryGetValue(opcode, out var count) ? count : 0;
 
@@ -172,12 +195,16 @@ public sealed class CqlServerMock : IAsyncDisposable
         body.WriteInt(node.Port);
     });
 
-    /// <summary>The next <paramref name="count"/> statements whose CQL contains <paramref name="cqlContains"/> get error <paramref name="code"/>.</summary>
-    public void FailNext(int code, int count = 1, string cqlContains = "")
+    /// <summary>
+    /// The next <paramref name="count"/> statements whose CQL contains <paramref name="cqlContains"/> get error
+    /// <paramref name="code"/>; with <paramref name="applyFirst"/> the statement runs first (a write timeout after
+    /// the replicas applied it), else it does not run.
+    /// </summary>
+    public void FailNext(int code, int count = 1, string cqlContains = "", bool applyFirst = false)
     {
         for (var i = 0; i < count; i++)
         {
-            _faults.Enqueue((code, cql => cql.Contains(cqlContains, StringComparison.OrdinalIgnoreCase)));
+            _faults.Enqueue((code, cql => cql.Contains(cqlContains, StringComparison.OrdinalIgnoreCase), applyFirst));
         }
     }
 
@@ -257,6 +284,12 @@ public sealed class CqlServerMock : IAsyncDisposable
             var header = new byte[CqlFrameHeader.Size];
             while (!cancellationToken.IsCancellationRequested)
             {
+                if (Hostility == CqlHostility.StopReading && session.Ready)
+                {
+                    // A stalled node: the connection stays open, nothing more is read, the socket buffers fill up.
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+
                 await stream.ReadExactlyAsync(header, cancellationToken);
                 var frame = CqlFrameHeader.Read(header);
                 var body = new byte[frame.Length];
@@ -297,13 +330,16 @@ public sealed class CqlServerMock : IAsyncDisposable
                     {
                         await Task.Delay(delay, cancellationToken);
                         var (opcode, response) = Handle(session, frame.Opcode, body);
-                        await WriteAsync(session, CqlFrameHeader.ResponseVersion, frame.Stream, opcode, response, cancellationToken);
+                        await AnswerAsync(session, socket, frame, body, opcode, response, cancellationToken);
                     }, cancellationToken);
                     continue;
                 }
 
                 var (responseOpcode, responseBody) = Handle(session, frame.Opcode, body);
-                await WriteAsync(session, CqlFrameHeader.ResponseVersion, frame.Stream, responseOpcode, responseBody, cancellationToken);
+                if (!await AnswerAsync(session, socket, frame, body, responseOpcode, responseBody, cancellationToken))
+                {
+                    return;
+                }
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or EndOfStreamException or System.Security.Authentication.AuthenticationException)
@@ -318,8 +354,43 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes one frame; once lz4 was agreed on the connection, a non-empty body goes compressed.</summary>
-    private async Task WriteAsync(Session session, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
+    /// <summary>Sends the answer to a request, as a hostile node would when asked to; false when the connection was closed.</summary>
+    private async Task<bool> AnswerAsync(Session session, Socket socket, CqlFrameHeader request, byte[] requestBody, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
+    {
+        var frame = Frame(session, CqlFrameHeader.ResponseVersion, request.Stream, opcode, body);
+        if (request.Opcode is CqlOpcode.Query or CqlOpcode.Prepare or CqlOpcode.Execute or CqlOpcode.Batch)
+        {
+            switch (Hostility)
+            {
+                case CqlHostility.AnswerGarbage:
+                    // Random bytes where a frame belongs, seeded by the request so that a run can be repeated.
+                    var random = new Random(request.Stream);
+                    frame = new byte[random.Next(1, 200)];
+                    random.NextBytes(frame);
+                    break;
+                case CqlHostility.CloseMidFrame:
+                    await WriteFrameAsync(session, frame.AsMemory(0, frame.Length / 2), cancellationToken);
+                    socket.Close();
+                    return false;
+            }
+
+            frame = RewriteResponse?.Invoke(request.Opcode, requestBody, frame) ?? frame;
+        }
+
+        if (RecordResponses)
+        {
+            SentFrames.Enqueue(frame);
+        }
+
+        await WriteFrameAsync(session, frame, cancellationToken);
+        return true;
+    }
+
+    private Task WriteAsync(Session session, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken) =>
+        WriteFrameAsync(session, Frame(session, version, streamId, opcode, body), cancellationToken);
+
+    /// <summary>One frame; once lz4 was agreed on the connection, a non-empty body goes compressed.</summary>
+    private static byte[] Frame(Session session, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body)
     {
         // An empty body (READY) goes as it is: the Python driver's lz4 cannot decode an empty block, and the flag says which it is.
         var compress = session.Compressed && body.Length > 0;
@@ -327,6 +398,11 @@ public sealed class CqlServerMock : IAsyncDisposable
         var frame = new byte[CqlFrameHeader.Size + payload.Length];
         new CqlFrameHeader(version, compress ? (byte)0x01 : (byte)0, streamId, opcode, payload.Length).Write(frame);
         payload.CopyTo(frame.AsSpan(CqlFrameHeader.Size));
+        return frame;
+    }
+
+    private async Task WriteFrameAsync(Session session, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
         Interlocked.Add(ref _bytesSent, frame.Length);
         await session.WriteLock.WaitAsync(cancellationToken);
         try
@@ -480,9 +556,14 @@ public sealed class CqlServerMock : IAsyncDisposable
         ReceivedCql.Enqueue(cql);
         ExecutedCql.Enqueue(cql);
         ConsistencyOf[cql] = parameters.Consistency;
-        InjectFault(cql);
+        if (parameters.SerialConsistency is { } serial)
+        {
+            SerialConsistencyOf[cql] = serial;
+        }
+
         var statement = CqlTestStatement.Parse(cql, session.Keyspace, Database);
         CountStatement(statement);
+        InjectFault(cql, () => Run(session, statement, parameters, includeMetadata: true));
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: true));
     }
 
@@ -547,7 +628,12 @@ public sealed class CqlServerMock : IAsyncDisposable
         ReceivedCql.Enqueue(statement.Cql);
         ExecutedCql.Enqueue(statement.Cql);
         ConsistencyOf[statement.Cql] = parameters.Consistency;
-        InjectFault(statement.Cql);
+        if (parameters.SerialConsistency is { } serial)
+        {
+            SerialConsistencyOf[statement.Cql] = serial;
+        }
+
+        InjectFault(statement.Cql, () => Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
         CountStatement(statement);
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
     }
@@ -585,7 +671,7 @@ public sealed class CqlServerMock : IAsyncDisposable
 
         foreach (var (statement, _) in work)
         {
-            InjectFault(statement.Cql);
+            InjectFault(statement.Cql, () => null);
         }
 
         CountStatement(work[0].Item1);
@@ -608,10 +694,15 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
     }
 
-    private void InjectFault(string cql)
+    private void InjectFault(string cql, Func<object?> run)
     {
         if (_faults.TryPeek(out var fault) && fault.Matches(cql) && _faults.TryDequeue(out fault))
         {
+            if (fault.ApplyFirst)
+            {
+                run();
+            }
+
             throw fault.Code switch
             {
                 0x1000 => new CqlTestError(0x1000, "Cannot achieve consistency level LOCAL_QUORUM", w =>
@@ -672,7 +763,7 @@ public sealed class CqlServerMock : IAsyncDisposable
 
             case CqlTestStatementKind.Insert:
             {
-                var (applied, token) = Database.Insert(statement, parameters.Values, parameters.Timestamp);
+                var (applied, token, current) = Database.Insert(statement, parameters.Values, parameters.Timestamp);
                 if (!Database.Ring.ReplicasOf(token, Database.ReplicationOf(statement.Keyspace)).Contains(Node))
                 {
                     Interlocked.Increment(ref _writesForOtherNodes);
@@ -684,24 +775,41 @@ public sealed class CqlServerMock : IAsyncDisposable
                     return result;
                 }
 
-                result.WriteInt(0x0002);
-                result.WriteInt(0x0001);
-                result.WriteInt(1);
-                result.WriteString(statement.Keyspace);
-                result.WriteString(statement.Table);
-                result.WriteString("[applied]");
-                CqlDataType.Boolean.Write(result);
-                result.WriteInt(1);
-                result.WriteInt(1);
-                result.WriteByte(applied ? (byte)1 : (byte)0);
+                // Not applied: the existing row comes back, every column of it.
+                WriteCasResult(result, statement, applied, current, Database.Table(statement.Keyspace, statement.Table).Columns.Select(c => c.Name));
                 return result;
             }
+
+            case CqlTestStatementKind.Update or CqlTestStatementKind.Delete:
+            {
+                var (applied, current) = statement.Kind == CqlTestStatementKind.Update
+                    ? Database.Update(statement, parameters.Values, parameters.Timestamp)
+                    : Database.Delete(statement, parameters.Values, parameters.Timestamp);
+                if (!statement.IsConditional)
+                {
+                    result.WriteInt(0x0001);
+                    return result;
+                }
+
+                // Not applied: the columns of the conditions come back, as they are now (nothing when the row is absent).
+                WriteCasResult(result, statement, applied, current, statement.IfConditions.Distinct());
+                return result;
+            }
+
+            case CqlTestStatementKind.AlterTableAdd:
+                Database.AddColumn(statement);
+                result.WriteInt(0x0005);
+                result.WriteString("UPDATED");
+                result.WriteString("TABLE");
+                result.WriteString(statement.Keyspace);
+                result.WriteString(statement.Table);
+                return result;
 
             case CqlTestStatementKind.Select:
             {
                 var columns = statement.ResultColumns(Database)!;
                 var (rows, pagingState) = statement.IsSystem
-                    ? (SystemRows(statement), null)
+                    ? (SystemRows(statement, parameters.Values), null)
                     : Database.Select(statement, parameters.Values, parameters.PageSize, parameters.PagingState);
                 result.WriteInt(0x0002);
                 WriteRowsMetadata(result, statement, columns, pagingState, includeMetadata);
@@ -753,8 +861,57 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
     }
 
-    private List<Dictionary<string, byte[]?>> SystemRows(CqlTestStatement statement)
+    /// <summary>
+    /// The result of a lightweight transaction: an [applied] boolean column, then, when not applied and the row exists,
+    /// the given columns of the row as it is now (Cassandra's shape).
+    /// </summary>
+    private void WriteCasResult(CqlWriteBuffer result, CqlTestStatement statement, bool applied, Dictionary<string, byte[]?>? current, IEnumerable<string> columns)
     {
+        var table = Database.Table(statement.Keyspace, statement.Table);
+        var shown = applied || current is null ? [] : columns.Select(table.Column).ToList();
+        result.WriteInt(0x0002);
+        result.WriteInt(0x0001);
+        result.WriteInt(1 + shown.Count);
+        result.WriteString(statement.Keyspace);
+        result.WriteString(statement.Table);
+        result.WriteString("[applied]");
+        CqlDataType.Boolean.Write(result);
+        foreach (var (name, type) in shown)
+        {
+            result.WriteString(name);
+            type.Write(result);
+        }
+
+        result.WriteInt(1);
+        result.WriteInt(1);
+        result.WriteByte(applied ? (byte)1 : (byte)0);
+        foreach (var (name, _) in shown)
+        {
+            if (current!.GetValueOrDefault(name) is { } value)
+            {
+                result.WriteBytes(value);
+            }
+            else
+            {
+                result.WriteInt(-1);
+            }
+        }
+    }
+
+    private List<Dictionary<string, byte[]?>> SystemRows(CqlTestStatement statement, IReadOnlyList<byte[]?> bound)
+    {
+        if (statement is { Keyspace: "system_schema", Table: "columns" })
+        {
+            var values = statement.Values(bound);
+            string? Condition(string column)
+            {
+                var index = statement.Conditions.FindIndex(c => c.Column == column);
+                return index < 0 || values[index] is not { } value ? null : Encoding.UTF8.GetString(value);
+            }
+
+            return Condition("keyspace_name") is { } keyspace && Condition("table_name") is { } table ? Database.SchemaColumns(keyspace, table) : [];
+        }
+
         var schemaVersion = Database.SchemaVersion.ToByteArray(bigEndian: true);
         var me = Node;
         switch (statement.Table)
@@ -877,6 +1034,8 @@ public sealed class CqlServerMock : IAsyncDisposable
 
         public byte[]? PagingState { get; private init; }
 
+        public CassandraConsistency? SerialConsistency { get; private init; }
+
         /// <summary>The client's write timestamp (microseconds), if it sent one.</summary>
         public long? Timestamp { get; private init; }
 
@@ -902,15 +1061,27 @@ public sealed class CqlServerMock : IAsyncDisposable
 
             int? pageSize = (flags & 0x04) != 0 ? reader.ReadInt() : null;
             var pagingState = (flags & 0x08) != 0 ? reader.ReadBytes() : null;
-            if ((flags & 0x10) != 0)
-            {
-                reader.ReadShort();
-            }
-
+            CassandraConsistency? serial = (flags & 0x10) != 0 ? (CassandraConsistency)reader.ReadShort() : null;
             long? timestamp = (flags & 0x20) != 0 ? reader.ReadLong() : null;
-            return new QueryParameters { Consistency = consistency, Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState, Timestamp = timestamp };
+            return new QueryParameters { Consistency = consistency, Values = values, SkipMetadata = (flags & 0x02) != 0, PageSize = pageSize, PagingState = pagingState, SerialConsistency = serial, Timestamp = timestamp };
         }
     }
+}
+
+/// <summary>How a <see cref="CqlServerMock"/> node misbehaves once a connection is ready.</summary>
+public enum CqlHostility
+{
+    /// <summary>Behaves.</summary>
+    None,
+
+    /// <summary>Answers every statement with random bytes.</summary>
+    AnswerGarbage,
+
+    /// <summary>Stops reading requests: a stalled node whose socket buffers fill up.</summary>
+    StopReading,
+
+    /// <summary>Sends half of the answer to a statement, then closes the connection.</summary>
+    CloseMidFrame,
 }
 
 /// <summary>An ERROR the test server answers with.</summary>

@@ -27,7 +27,54 @@ public sealed class CqlTestDatabase
             _tables["system.peers_v2"] = CqlTestTable.System("peers_v2", "peer inet, peer_port int, data_center text, host_id uuid, native_address inet, native_port int, preferred_ip inet, preferred_port int, rack text, release_version text, schema_version uuid, tokens set<text>");
         }
 
-        _tables["system_schema.keyspaces"] = CqlTestTable.System("keyspaces", "keyspace_name text, durable_writes boolean, replication map<text, text>");
+        _tables["system_schema.keyspaces"] = CqlTestTable.System("keyspaces", "keyspace_name text, durable_writes boolean, replication map<text, text>", "system_schema");
+        _tables["system_schema.columns"] = CqlTestTable.System("columns", "keyspace_name text, table_name text, column_name text, kind text, type text", "system_schema");
+    }
+
+    /// <summary>The rows of system_schema.columns for one table: its columns, as a driver reads them to learn a schema.</summary>
+    internal List<Dictionary<string, byte[]?>> SchemaColumns(string keyspace, string table)
+    {
+        CqlTestTable? found;
+        lock (_schemaLock)
+        {
+            if (!_tables.TryGetValue($"{keyspace}.{table}", out found))
+            {
+                return [];
+            }
+        }
+
+        lock (found.Lock)
+        {
+            return found.Columns.Select(c => new Dictionary<string, byte[]?>
+            {
+                ["keyspace_name"] = System.Text.Encoding.UTF8.GetBytes(keyspace),
+                ["table_name"] = System.Text.Encoding.UTF8.GetBytes(table),
+                ["column_name"] = System.Text.Encoding.UTF8.GetBytes(c.Name),
+                ["kind"] = System.Text.Encoding.UTF8.GetBytes(found.PartitionKey.Contains(c.Name) ? "partition_key" : c.Name == found.ClusteringKey ? "clustering" : "regular"),
+                ["type"] = System.Text.Encoding.UTF8.GetBytes(c.Type.Code.ToString().ToLowerInvariant()),
+            }).ToList();
+        }
+    }
+
+    /// <summary>ALTER TABLE ... ADD: a new regular column, null in every existing row; an existing name is refused, as Cassandra does.</summary>
+    internal void AddColumn(CqlTestStatement statement)
+    {
+        var table = Table(statement.Keyspace, statement.Table);
+        var (name, type) = statement.AddedColumn!.Value;
+        lock (_schemaLock)
+        {
+            lock (table.Lock)
+            {
+                if (table.Columns.Any(c => c.Name == name))
+                {
+                    throw new CqlTestError(0x2200, $"Invalid column name {name} because it conflicts with an existing column");
+                }
+
+                table.Columns.Add((name, type));
+            }
+
+            SchemaVersion = Guid.NewGuid();
+        }
     }
 
     /// <summary>Raised after a keyspace or table is created: (change, target, keyspace, table or null).</summary>
@@ -160,7 +207,7 @@ public sealed class CqlTestDatabase
     /// <c>USING TTL n</c> (n &gt; 0) the marker and the written cells expire n seconds after <see cref="Clock"/>'s now;
     /// expired cells and rows are hidden from reads and count as absent for IF NOT EXISTS.
     /// </summary>
-    internal (bool Applied, long Token) Insert(CqlTestStatement statement, IReadOnlyList<byte[]?> bound, long? timestamp = null)
+    internal (bool Applied, long Token, Dictionary<string, byte[]?>? Current) Insert(CqlTestStatement statement, IReadOnlyList<byte[]?> bound, long? timestamp = null)
     {
         var table = Table(statement.Keyspace, statement.Table);
         var values = statement.Values(bound);
@@ -191,7 +238,7 @@ public sealed class CqlTestDatabase
 
         var partitionKey = table.PartitionKeyOf(row);
         var token = TokenOf(table, row);
-        var writeTime = timestamp ?? (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+        var writeTime = timestamp ?? ServerMicros();
         var clustering = table.ClusteringKey is null ? [] : row[table.ClusteringKey]!;
         lock (table.Lock)
         {
@@ -200,11 +247,17 @@ public sealed class CqlTestDatabase
                 partition = table.Partitions[partitionKey] = new SortedDictionary<byte[], Dictionary<string, byte[]?>>(table.ClusteringComparer);
             }
 
+            if (writeTime <= table.TombstoneOf(partitionKey, clustering))
+            {
+                // Older than a deletion of the row: shadowed, as in Cassandra.
+                return (true, token, null);
+            }
+
             if (partition.TryGetValue(clustering, out var existing) && IsLive(table, existing, now))
             {
                 if (statement.IfNotExists)
                 {
-                    return (false, token);
+                    return (false, token, Visible(existing, now));
                 }
 
                 foreach (var name in row.Keys.Where(n => !table.PrimaryKey.Contains(n)).Append(RowMarker))
@@ -235,9 +288,123 @@ public sealed class CqlTestDatabase
                 partition[clustering] = row;
             }
 
-            return (true, token);
+            return (true, token, null);
         }
     }
+
+    /// <summary>
+    /// UPDATE ... SET ... WHERE key [IF column = value ...]: upserts the assigned cells (no row marker, as in Cassandra).
+    /// With conditions it is a lightweight transaction, checked and applied under the table's lock: not applied when the
+    /// row is absent or a condition fails, and then the current row comes back.
+    /// </summary>
+    internal (bool Applied, Dictionary<string, byte[]?>? Current) Update(CqlTestStatement statement, IReadOnlyList<byte[]?> bound, long? timestamp)
+    {
+        var table = Table(statement.Keyspace, statement.Table);
+        var (assigned, key, conditions) = statement.UpdateParts(bound);
+        foreach (var (column, value) in assigned)
+        {
+            CheckValue(column, table.Column(column).Type, value);
+        }
+
+        var now = Clock.GetUtcNow().UtcTicks;
+        var writeTime = timestamp ?? ServerMicros();
+        var partitionKey = table.PartitionKeyOf(key);
+        var clustering = table.ClusteringKey is null ? [] : key[table.ClusteringKey]!;
+        lock (table.Lock)
+        {
+            var current = CurrentRow(table, partitionKey, clustering, now);
+            if (statement.IfConditions.Count > 0 && !ConditionsHold(current, conditions))
+            {
+                return (false, current);
+            }
+
+            if (writeTime <= table.TombstoneOf(partitionKey, clustering))
+            {
+                return (true, null);
+            }
+
+            if (!table.Partitions.TryGetValue(partitionKey, out var partition))
+            {
+                partition = table.Partitions[partitionKey] = new SortedDictionary<byte[], Dictionary<string, byte[]?>>(table.ClusteringComparer);
+            }
+
+            if (!partition.TryGetValue(clustering, out var row))
+            {
+                row = new Dictionary<string, byte[]?>(key, StringComparer.Ordinal);
+                partition[clustering] = row;
+            }
+
+            foreach (var (column, value) in assigned)
+            {
+                var stored = row.TryGetValue(WriteTimeKey(column), out var storedTime) ? BinaryPrimitives.ReadInt64BigEndian(storedTime!) : long.MinValue;
+                if (writeTime >= stored)
+                {
+                    row[column] = value;
+                    SetCellTimes(row, column, writeTime, null);
+                }
+            }
+
+            return (true, null);
+        }
+    }
+
+    /// <summary>
+    /// DELETE FROM ... WHERE key [IF column = value ...]: a row deletion at the write timestamp (cells written later
+    /// survive, cells written earlier or at the same time are gone). With conditions, a lightweight transaction as for UPDATE.
+    /// </summary>
+    internal (bool Applied, Dictionary<string, byte[]?>? Current) Delete(CqlTestStatement statement, IReadOnlyList<byte[]?> bound, long? timestamp)
+    {
+        var table = Table(statement.Keyspace, statement.Table);
+        var (_, key, conditions) = statement.UpdateParts(bound);
+        var now = Clock.GetUtcNow().UtcTicks;
+        var writeTime = timestamp ?? ServerMicros();
+        var partitionKey = table.PartitionKeyOf(key);
+        var clustering = table.ClusteringKey is null ? [] : key[table.ClusteringKey]!;
+        lock (table.Lock)
+        {
+            var current = CurrentRow(table, partitionKey, clustering, now);
+            if (statement.IfConditions.Count > 0 && !ConditionsHold(current, conditions))
+            {
+                return (false, current);
+            }
+
+            table.Tombstones[(partitionKey, Convert.ToHexString(clustering))] = Math.Max(writeTime, table.TombstoneOf(partitionKey, clustering));
+            if (table.Partitions.TryGetValue(partitionKey, out var partition) && partition.TryGetValue(clustering, out var row))
+            {
+                foreach (var column in row.Keys.Where(k => !k.StartsWith('\0') && !table.PrimaryKey.Contains(k)).Append(RowMarker).ToList())
+                {
+                    var stored = row.TryGetValue(WriteTimeKey(column), out var storedTime) ? BinaryPrimitives.ReadInt64BigEndian(storedTime!) : long.MinValue;
+                    if (stored <= writeTime)
+                    {
+                        row.Remove(column);
+                        row.Remove(WriteTimeKey(column));
+                        row.Remove(ExpiryKey(column));
+                    }
+                }
+
+                if (!row.ContainsKey(WriteTimeKey(RowMarker)) && !row.Keys.Any(k => !k.StartsWith('\0') && !table.PrimaryKey.Contains(k)))
+                {
+                    partition.Remove(clustering);
+                }
+            }
+
+            return (true, null);
+        }
+    }
+
+    private static long ServerMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+
+    private static Dictionary<string, byte[]?>? CurrentRow(CqlTestTable table, string partitionKey, byte[] clustering, long now) =>
+        table.Partitions.TryGetValue(partitionKey, out var partition) && partition.TryGetValue(clustering, out var row) && IsLive(table, row, now)
+            ? Visible(row, now)
+            : null;
+
+    private static bool ConditionsHold(Dictionary<string, byte[]?>? current, List<(string Column, byte[]? Value)> conditions) =>
+        current is not null && conditions.All(c => (current.GetValueOrDefault(c.Column) ?? []).AsSpan().SequenceEqual(c.Value ?? []) && (current.GetValueOrDefault(c.Column) is null) == (c.Value is null));
+
+    /// <summary>The cells of a row a read sees now: bookkeeping entries and expired cells left out.</summary>
+    private static Dictionary<string, byte[]?> Visible(Dictionary<string, byte[]?> row, long now) =>
+        row.Where(cell => !cell.Key.StartsWith('\0') && (ExpiryOf(row, cell.Key) is not { } expires || expires > now)).ToDictionary(cell => cell.Key, cell => cell.Value, StringComparer.Ordinal);
 
     internal (List<Dictionary<string, byte[]?>> Rows, byte[]? PagingState) Select(CqlTestStatement statement, IReadOnlyList<byte[]?> bound, int? pageSize, byte[]? pagingState)
     {
@@ -261,6 +428,11 @@ public sealed class CqlTestDatabase
             {
                 throw new CqlTestError(0x2200, $"Cannot execute this query as it might involve data filtering and thus may have unpredictable performance (column {column})");
             }
+        }
+
+        if (statement.Conditions.Count == 0)
+        {
+            return Scan(table, pageSize, pagingState);
         }
 
         if (table.PartitionKey.Any(k => !key.ContainsKey(k)))
@@ -303,6 +475,38 @@ public sealed class CqlTestDatabase
         }
 
         return (rows, next);
+    }
+
+    /// <summary>A SELECT without WHERE: every live row of every partition (ordered by partition key here, not by token), paged.</summary>
+    private (List<Dictionary<string, byte[]?>> Rows, byte[]? PagingState) Scan(CqlTestTable table, int? pageSize, byte[]? pagingState)
+    {
+        var now = Clock.GetUtcNow().UtcTicks;
+        var after = pagingState is null ? null : System.Text.Encoding.UTF8.GetString(pagingState);
+        var rows = new List<Dictionary<string, byte[]?>>();
+        lock (table.Lock)
+        {
+            foreach (var (partitionKey, partition) in table.Partitions.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                foreach (var (clustering, row) in partition)
+                {
+                    var position = partitionKey + "/" + Convert.ToHexString(clustering);
+                    if ((after is not null && string.CompareOrdinal(position, after) <= 0) || !IsLive(table, row, now))
+                    {
+                        continue;
+                    }
+
+                    if (pageSize is > 0 && rows.Count == pageSize)
+                    {
+                        return (rows, System.Text.Encoding.UTF8.GetBytes(after!));
+                    }
+
+                    rows.Add(Visible(row, now));
+                    after = position;
+                }
+            }
+        }
+
+        return (rows, null);
     }
 
     // Cell write times and expiries ride along in the row under names no CQL column can have; so does the row marker.
@@ -414,13 +618,19 @@ internal sealed class CqlTestTable
 
     public Dictionary<string, SortedDictionary<byte[], Dictionary<string, byte[]?>>> Partitions { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Row deletions: the write timestamp of the latest DELETE of each row (partition key, clustering hex).</summary>
+    public Dictionary<(string Partition, string Clustering), long> Tombstones { get; } = [];
+
+    public long TombstoneOf(string partitionKey, byte[] clustering) =>
+        Tombstones.TryGetValue((partitionKey, Convert.ToHexString(clustering)), out var time) ? time : long.MinValue;
+
     public IEnumerable<string> PrimaryKey => ClusteringKey is null ? PartitionKey : PartitionKey.Append(ClusteringKey);
 
     public IComparer<byte[]> ClusteringComparer => Comparer<byte[]>.Create((a, b) => CompareValues(ClusteringKey is null ? CqlDataType.Blob : Column(ClusteringKey).Type, a, b));
 
-    public static CqlTestTable System(string name, string columns) => new()
+    public static CqlTestTable System(string name, string columns, string keyspace = "system") => new()
     {
-        Keyspace = "system",
+        Keyspace = keyspace,
         Name = name,
         Columns = CqlTestStatement.SplitTopLevel(columns).Select(CqlTestStatement.ParseColumn).ToList(),
         PartitionKey = [],
@@ -490,6 +700,9 @@ internal enum CqlTestStatementKind
     CreateTable,
     Insert,
     Select,
+    Update,
+    Delete,
+    AlterTableAdd,
 }
 
 /// <summary>One parsed statement of the CQL subset the test server understands.</summary>
@@ -525,6 +738,36 @@ internal sealed partial class CqlTestStatement
     public string? TtlLiteral { get; init; }
 
     public bool IsSystem => Keyspace is "system" or "system_schema";
+
+    /// <summary>UPDATE: the assigned columns (<see cref="Columns"/>, then WHERE, then IF markers in <see cref="Literals"/>); UPDATE and DELETE: the IF column = value conditions.</summary>
+    public List<string> IfConditions { get; init; } = [];
+
+    /// <summary>ALTER TABLE ... ADD: the new column.</summary>
+    public (string Name, CqlDataType Type)? AddedColumn { get; init; }
+
+    /// <summary>Whether the statement is a lightweight transaction (IF NOT EXISTS, IF EXISTS or IF conditions).</summary>
+    public bool IsConditional => IfNotExists || IfConditions.Count > 0;
+
+    /// <summary>UPDATE and DELETE: the assigned values, the primary key, and the IF conditions, from the bound values.</summary>
+    public (List<(string Column, byte[]? Value)> Assigned, Dictionary<string, byte[]?> Key, List<(string Column, byte[]? Value)> Conditions) UpdateParts(IReadOnlyList<byte[]?> bound)
+    {
+        var values = Values(bound);
+        var next = 0;
+        var assigned = Columns.Select(c => (c, values[next++])).ToList();
+        var key = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
+        foreach (var (column, op) in Conditions)
+        {
+            if (op != "=")
+            {
+                throw new CqlTestError(0x2200, $"Only equality on the primary key in UPDATE and DELETE (column {column})");
+            }
+
+            key[column] = values[next++] ?? throw new CqlTestError(0x2200, $"Invalid null value for {column}");
+        }
+
+        var conditions = IfConditions.Select(c => (c, values[next++])).ToList();
+        return (assigned, key, conditions);
+    }
 
     public static CqlTestStatement Parse(string cql, string? sessionKeyspace, CqlTestDatabase database)
     {
@@ -582,6 +825,66 @@ internal sealed partial class CqlTestStatement
             return statement;
         }
 
+        if ((m = UpdatePattern().Match(text)).Success)
+        {
+            var assignments = SplitTopLevel(m.Groups[3].Value).Select(a => ConditionPattern().Match(a)).ToList();
+            if (assignments.Any(a => !a.Success || a.Groups[2].Value != "="))
+            {
+                throw new CqlTestError(0x2000, $"line 1: no viable alternative at input '{m.Groups[3].Value}'");
+            }
+
+            var (where, whereLiterals) = ParseConditions(m.Groups[4].Value);
+            var (ifColumns, ifLiterals) = m.Groups[5].Success ? ParseConditions(m.Groups[5].Value) : ([], []);
+            var statement = new CqlTestStatement
+            {
+                Cql = cql,
+                Kind = CqlTestStatementKind.Update,
+                Keyspace = KeyspaceOf(m.Groups[1], sessionKeyspace),
+                Table = m.Groups[2].Value,
+                Columns = assignments.Select(a => a.Groups[1].Value).ToList(),
+                Conditions = where,
+                IfConditions = ifColumns.Select(c => c.Column).ToList(),
+                Literals = [.. assignments.Select(a => a.Groups[3].Value == "?" ? null : a.Groups[3].Value), .. whereLiterals, .. ifLiterals],
+            };
+            var table = database.Table(statement.Keyspace, statement.Table);
+            foreach (var column in statement.Columns.Concat(statement.IfConditions))
+            {
+                table.Column(column);
+            }
+
+            return statement;
+        }
+
+        if ((m = DeletePattern().Match(text)).Success)
+        {
+            var (where, whereLiterals) = ParseConditions(m.Groups[3].Value);
+            var (ifColumns, ifLiterals) = m.Groups[4].Success ? ParseConditions(m.Groups[4].Value) : ([], []);
+            var statement = new CqlTestStatement
+            {
+                Cql = cql,
+                Kind = CqlTestStatementKind.Delete,
+                Keyspace = KeyspaceOf(m.Groups[1], sessionKeyspace),
+                Table = m.Groups[2].Value,
+                Conditions = where,
+                IfConditions = ifColumns.Select(c => c.Column).ToList(),
+                Literals = [.. whereLiterals, .. ifLiterals],
+            };
+            database.Table(statement.Keyspace, statement.Table);
+            return statement;
+        }
+
+        if ((m = AlterAddPattern().Match(text)).Success)
+        {
+            return new CqlTestStatement
+            {
+                Cql = cql,
+                Kind = CqlTestStatementKind.AlterTableAdd,
+                Keyspace = KeyspaceOf(m.Groups[1], sessionKeyspace),
+                Table = m.Groups[2].Value,
+                AddedColumn = ParseColumn(m.Groups[3].Value),
+            };
+        }
+
         if ((m = SelectPattern().Match(text)).Success)
         {
             var conditions = new List<(string, string)>();
@@ -624,15 +927,40 @@ internal sealed partial class CqlTestStatement
         throw new CqlTestError(0x2000, $"line 1:0 this test server does not understand: {cql}");
     }
 
+    private static (List<(string Column, string Op)> Conditions, List<string?> Literals) ParseConditions(string text)
+    {
+        var conditions = new List<(string, string)>();
+        var literals = new List<string?>();
+        foreach (var condition in Regex.Split(text, " AND ", RegexOptions.IgnoreCase))
+        {
+            var c = ConditionPattern().Match(condition.Trim());
+            if (!c.Success)
+            {
+                throw new CqlTestError(0x2000, $"line 1: no viable alternative at input '{condition}'");
+            }
+
+            conditions.Add((c.Groups[1].Value, c.Groups[2].Value));
+            literals.Add(c.Groups[3].Value == "?" ? null : c.Groups[3].Value);
+        }
+
+        return (conditions, literals);
+    }
+
     public List<(string Name, CqlDataType Type)> Variables(CqlTestDatabase database)
     {
-        if (Kind is not (CqlTestStatementKind.Insert or CqlTestStatementKind.Select))
+        if (Kind is not (CqlTestStatementKind.Insert or CqlTestStatementKind.Select or CqlTestStatementKind.Update or CqlTestStatementKind.Delete))
         {
             return [];
         }
 
         var table = database.Table(Keyspace, Table);
-        var names = Kind == CqlTestStatementKind.Insert ? Columns : Conditions.Select(c => c.Column).ToList();
+        var names = Kind switch
+        {
+            CqlTestStatementKind.Insert => Columns,
+            CqlTestStatementKind.Update => [.. Columns, .. Conditions.Select(c => c.Column), .. IfConditions],
+            CqlTestStatementKind.Delete => [.. Conditions.Select(c => c.Column), .. IfConditions],
+            _ => Conditions.Select(c => c.Column).ToList(),
+        };
         var variables = names.Where((_, i) => Literals[i] is null).Select(table.Column).ToList();
         if (HasTtl && TtlLiteral is null)
         {
@@ -858,6 +1186,15 @@ internal sealed partial class CqlTestStatement
 
     [GeneratedRegex(@"^INSERT INTO (?:(\w+)\.)?(\w+) ?\(([^)]*)\) ?VALUES ?\(([^)]*)\)( IF NOT EXISTS)?(?: USING TTL (\?|\d+))?$", RegexOptions.IgnoreCase)]
     private static partial Regex InsertPattern();
+
+    [GeneratedRegex(@"^UPDATE (?:(\w+)\.)?(\w+) SET (.+?) WHERE (.+?)(?: IF (?!EXISTS$)(.+))?$", RegexOptions.IgnoreCase)]
+    private static partial Regex UpdatePattern();
+
+    [GeneratedRegex(@"^DELETE FROM (?:(\w+)\.)?(\w+) WHERE (.+?)(?: IF (?!EXISTS$)(.+))?$", RegexOptions.IgnoreCase)]
+    private static partial Regex DeletePattern();
+
+    [GeneratedRegex(@"^ALTER TABLE (?:(\w+)\.)?(\w+) ADD (\w+ [\w<>, ]+)$", RegexOptions.IgnoreCase)]
+    private static partial Regex AlterAddPattern();
 
     [GeneratedRegex(@"^SELECT (.+?) FROM (?:(\w+)\.)?(\w+)(?: WHERE (.+?))?$", RegexOptions.IgnoreCase)]
     private static partial Regex SelectPattern();

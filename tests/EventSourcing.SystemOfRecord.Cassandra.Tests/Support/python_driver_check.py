@@ -2,7 +2,8 @@
 
 Usage: python3 python_driver_check.py HOST PORT KEYSPACE READ_BUCKET_MS WRITE_BUCKET_MS
 Reads the bucket READ_BUCKET_MS (written by the .NET store), writes 250 rows into WRITE_BUCKET_MS with a
-prepared INSERT, pages through them with a prepared SELECT (fetch size 40), and prints one JSON object.
+prepared INSERT, pages through them with a prepared SELECT (fetch size 40), runs lightweight transactions on the
+checkpoints table (reading [applied] and the current row the driver's way), and prints one JSON object.
 """
 import datetime
 import json
@@ -34,10 +35,11 @@ session.execute(
     "WITH CLUSTERING ORDER BY (event_id ASC)")
 
 select = session.prepare(
-    "SELECT event_id, ts, message, topic, key, headers FROM " + keyspace + ".events WHERE time_bucket = ?")
+    "SELECT event_id, ts, message, topic, key, headers, type, instance, traceparent FROM " + keyspace + ".events WHERE time_bucket = ?")
 result["read"] = [
     {"event_id": str(r.event_id), "message": r.message, "topic": r.topic, "key": r.key,
-     "headers": dict(r.headers or {}), "ts_ms": int((r.ts - datetime.datetime(1970, 1, 1)).total_seconds() * 1000)}
+     "headers": dict(r.headers or {}), "ts_ms": int((r.ts - datetime.datetime(1970, 1, 1)).total_seconds() * 1000),
+     "type": r.type, "instance": r.instance, "traceparent": r.traceparent}
     for r in session.execute(select, [read_bucket])]
 
 insert = session.prepare(
@@ -61,6 +63,25 @@ while page.has_more_pages:
     paged.extend(str(r.event_id) for r in page.current_rows)
 result["paged"] = paged
 result["pages"] = pages
+
+# Lightweight transactions on the checkpoints table, as the .NET store runs them.
+checkpoints = keyspace + ".events_checkpoints"
+lwt = {}
+insert_if_absent = session.prepare("INSERT INTO " + checkpoints + " (name, value) VALUES (?, ?) IF NOT EXISTS")
+update_if = session.prepare("UPDATE " + checkpoints + " SET value = ? WHERE name = ? IF value = ?")
+delete_if = session.prepare("DELETE FROM " + checkpoints + " WHERE name = ? IF value = ?")
+lwt["insert"] = session.execute(insert_if_absent, ["py-lease", "one"]).was_applied
+refused = session.execute(insert_if_absent, ["py-lease", "two"])
+lwt["insert_again"] = refused.was_applied
+lwt["insert_again_current"] = refused.one().value
+refused = session.execute(update_if, ["three", "py-lease", "wrong"])
+lwt["update_wrong"] = refused.was_applied
+lwt["update_wrong_current"] = refused.one().value
+lwt["update_right"] = session.execute(update_if, ["three", "py-lease", "one"]).was_applied
+lwt["delete_right"] = session.execute(delete_if, ["py-lease", "three"]).was_applied
+lwt["delete_absent"] = session.execute(delete_if, ["py-lease", "three"]).was_applied
+lwt["listed"] = sorted(r.name for r in session.execute("SELECT name, value FROM " + checkpoints))
+result["lwt"] = lwt
 
 cluster.shutdown()
 print(json.dumps(result))

@@ -68,6 +68,7 @@ internal sealed class RecordingApp : IAsyncDisposable
                 o.PublishTimeout = settings.PublishTimeout;
                 o.RecoveryInterval = TimeSpan.FromMilliseconds(200);
                 o.RecoveryAttemptTimeout = TimeSpan.FromSeconds(5);
+                o.LeaseDuration = TimeSpan.FromSeconds(2);
             });
 
         var app = new RecordingApp(services.BuildServiceProvider());

@@ -87,7 +87,7 @@ public class IdempotentEventHandlerTests
         var e = Event(Now);
 
         var deliveries = Enumerable.Range(0, 8).Select(_ => Task.Run(() => handler.HandleAsync(e, CancellationToken.None).AsTask())).ToArray();
-        await WaitUntilAsync(() => Volatile.Read(ref running) == 1);
+        await Eventually.UntilAsync(() => Volatile.Read(ref running) == 1, "the first delivery is running");
         gate.SetResult();
         await Task.WhenAll(deliveries);
 
@@ -154,16 +154,6 @@ public class IdempotentEventHandlerTests
         int current;
         while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
         {
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not met in time");
-            await Task.Delay(5);
         }
     }
 }

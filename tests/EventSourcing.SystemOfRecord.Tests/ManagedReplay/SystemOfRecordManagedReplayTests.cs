@@ -154,7 +154,7 @@ public class SystemOfRecordManagedReplayTests
             InterlockedMax(ref maxInFlight, now);
             if (Interlocked.Exchange(ref waited, 1) == 0)
             {
-                await Wait.UntilAsync(() => Volatile.Read(ref maxInFlight) >= 2, "a second lane to deliver while the first is busy");
+                await Eventually.UntilAsync(() => Volatile.Read(ref maxInFlight) >= 2, "a second lane to deliver while the first is busy");
             }
 
             await Task.Yield();
@@ -194,7 +194,7 @@ public class SystemOfRecordManagedReplayTests
         for (var step = 0; step <= 20; step++)
         {
             var expected = 5 + step;
-            await Wait.UntilAsync(() => stamps.Count >= expected && (expected == 25 || clock.TimersCreated >= step + 1), $"{expected} deliveries, then a wait");
+            await Eventually.UntilAsync(() => stamps.Count >= expected && (expected == 25 || clock.TimersCreated >= step + 1), $"{expected} deliveries, then a wait");
             if (expected < 25)
             {
                 fake.Advance(TimeSpan.FromMilliseconds(100));

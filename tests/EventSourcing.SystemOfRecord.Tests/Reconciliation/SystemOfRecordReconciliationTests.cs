@@ -163,7 +163,7 @@ public class SystemOfRecordReconciliationTests
     }
 
     [Test]
-    public async Task RepublishAsync_PublisherFails_ErrorSurfaces()
+    public async Task RepublishAsync_PublisherRefusesForGood_ErrorSurfacesAtOnce()
     {
         var publisher = new Mock<IEventPublisher>();
         var store = new InMemoryEventStore();
@@ -172,10 +172,10 @@ public class SystemOfRecordReconciliationTests
         await store.EnsureCreatedAsync(SystemOfRecordOptions.DefaultBucketIncrement);
         await store.AppendAsync(recorded);
         publisher.Setup(p => p.PublishAsync(It.IsAny<RecordedEvent>(), It.IsAny<CancellationToken>()))
-            .Returns(ValueTask.FromException(new InvalidOperationException("broker down")));
+            .Returns(ValueTask.FromException(new SystemOfRecordException("topic not authorized")));
         var report = new ReconciliationReport(Start, Start.AddSeconds(15), 1, 1, 0, [new BucketDifference(Start, [recorded.EventId], [])]);
 
-        Assert.That(async () => await sor.RepublishAsync(report), Throws.InvalidOperationException.With.Message.EqualTo("broker down"));
+        Assert.That(async () => await sor.RepublishAsync(report), Throws.TypeOf<SystemOfRecordException>().With.Message.EqualTo("topic not authorized"));
         publisher.Verify(p => p.PublishAsync(recorded, It.IsAny<CancellationToken>()), Times.Once());
     }
 

@@ -31,7 +31,8 @@ internal abstract class CqlResponse
 
         if ((header.Flags & CqlFrameHeader.FlagCustomPayload) != 0)
         {
-            var entries = reader.ReadShort();
+            // Each entry: a [string] key and a [bytes] value, at least 6 bytes.
+            var entries = reader.ReadShortCount(6);
             for (var i = 0; i < entries; i++)
             {
                 reader.ReadString();

@@ -52,7 +52,11 @@ internal sealed class ErrorResponse(int code, string message, CassandraException
                 var blockFor = reader.ReadInt();
                 var writeType = reader.ReadString();
                 exception = new CassandraWriteTimeoutException(
-                    $"Write timeout: {message} (consistency {consistency}, {received} of {blockFor} acknowledged, write type {writeType})", consistency, received, blockFor, writeType);
+                    $"Write timeout: {message} (consistency {consistency}, {received} of {blockFor} acknowledged, write type {writeType})", consistency, received, blockFor, writeType)
+                {
+                    // Replicas that did not answer in time may still apply the write.
+                    MayHaveBeenApplied = true,
+                };
                 break;
             }
 
@@ -89,8 +93,12 @@ internal sealed class ErrorResponse(int code, string message, CassandraException
                 exception = new CassandraAuthenticationException($"Authentication failed: {message}");
                 break;
             default:
-                // Read/write/function failures, truncate and server errors: the remaining fields are not needed.
-                exception = new CassandraServerException(code, $"Server error 0x{code:X4}: {message}");
+                // Read/write/function failures, truncate and server errors: the remaining fields are not needed. A write
+                // failure or an unexpected server error may come after some replicas applied the write.
+                exception = new CassandraServerException(code, $"Server error 0x{code:X4}: {message}")
+                {
+                    MayHaveBeenApplied = code is WriteFailure or ServerError,
+                };
                 break;
         }
 

@@ -21,6 +21,11 @@ internal sealed class CqlResultMetadata(IReadOnlyList<CqlColumn> columns, byte[]
     {
         var flags = reader.ReadInt();
         var count = reader.ReadInt();
+        if (count < 0)
+        {
+            throw new CassandraProtocolException($"Rows metadata declares {count} columns.");
+        }
+
         var pagingState = (flags & FlagHasMorePages) != 0 ? reader.ReadBytes() : null;
         if ((flags & FlagNoMetadata) != 0)
         {
@@ -43,7 +48,8 @@ internal sealed class CqlResultMetadata(IReadOnlyList<CqlColumn> columns, byte[]
             globalTable = reader.ReadString();
         }
 
-        var columns = new List<CqlColumn>(count);
+        // Each column spec: a [string] name and an [option] type, plus keyspace and table [string]s without the global spec.
+        var columns = new List<CqlColumn>(CheckColumnCount(ref reader, count, globalKeyspace is null ? 8 : 4));
         for (var i = 0; i < count; i++)
         {
             var keyspace = globalKeyspace ?? reader.ReadString();
@@ -54,6 +60,11 @@ internal sealed class CqlResultMetadata(IReadOnlyList<CqlColumn> columns, byte[]
 
         return columns;
     }
+
+    private static int CheckColumnCount(ref CqlReadBuffer reader, int count, int minColumnBytes) =>
+        count < 0 || (long)count * minColumnBytes > reader.Remaining
+            ? throw new CassandraProtocolException($"{count} column specs do not fit in the {reader.Remaining} bytes left of the frame body.")
+            : count;
 }
 
 /// <summary>RESULT (spec 4.2.5): one subclass per kind.</summary>
@@ -90,14 +101,28 @@ internal sealed class RowsResult(CqlResultMetadata metadata, List<CqlRow> rows) 
 
     public IReadOnlyList<CqlRow> Rows { get; } = rows;
 
+    /// <summary>The bytes of the largest row of this page, as sent (each value's [bytes] length prefix included).</summary>
+    public int LargestRowBytes { get; private init; }
+
     public static RowsResult ReadRows(ref CqlReadBuffer reader, CqlResultMetadata? knownMetadata)
     {
         var metadata = CqlResultMetadata.Read(ref reader, knownMetadata);
-        var count = reader.ReadInt();
         var columns = metadata.Columns;
-        var rows = new List<CqlRow>(Math.Max(count, 0));
+        var rawCount = reader.ReadInt();
+        if (rawCount > 0 && columns.Count == 0)
+        {
+            throw new CassandraProtocolException($"A result declares {rawCount} rows but no columns.");
+        }
+
+        // Every value of a row is at least its 4-byte [bytes] length: a count that cannot fit is refused before allocating.
+        var count = rawCount < 0 || (long)rawCount * columns.Count * 4 > reader.Remaining
+            ? throw new CassandraProtocolException($"{rawCount} rows of {columns.Count} columns do not fit in the {reader.Remaining} bytes left of the frame body.")
+            : rawCount;
+        var rows = new List<CqlRow>(count);
+        var largest = 0;
         for (var r = 0; r < count; r++)
         {
+            var before = reader.Remaining;
             var values = new object?[columns.Count];
             for (var c = 0; c < values.Length; c++)
             {
@@ -105,10 +130,11 @@ internal sealed class RowsResult(CqlResultMetadata metadata, List<CqlRow> rows) 
                 values[c] = isNull ? null : columns[c].Type.Decode(bytes);
             }
 
+            largest = Math.Max(largest, before - reader.Remaining);
             rows.Add(new CqlRow(columns, values));
         }
 
-        return new RowsResult(metadata, rows);
+        return new RowsResult(metadata, rows) { LargestRowBytes = largest };
     }
 }
 
@@ -134,7 +160,7 @@ internal sealed class PreparedResult(byte[] id, IReadOnlyList<CqlColumn> variabl
         var id = reader.ReadShortBytes();
         var flags = reader.ReadInt();
         var count = reader.ReadInt();
-        var pkCount = reader.ReadInt();
+        var pkCount = reader.ReadCount(2);
         var pkIndexes = new int[pkCount];
         for (var i = 0; i < pkCount; i++)
         {

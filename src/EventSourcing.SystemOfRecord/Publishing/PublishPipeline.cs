@@ -1,0 +1,680 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace EventSourcing.SystemOfRecord;
+
+/// <summary>How a <see cref="PublishPipeline"/> runs.</summary>
+internal sealed record PublishPipelineSettings
+{
+    public required string InstanceName { get; init; }
+
+    public PublishMode Mode { get; init; } = PublishMode.Acknowledged;
+
+    public int MaxInFlight { get; init; } = SystemOfRecordOptions.DefaultMaxPublishesInFlight;
+
+    /// <summary>How long an <see cref="PublishMode.Acknowledged"/> append waits for its publish; infinite waits for the first outcome.</summary>
+    public TimeSpan AppendTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Publish recovery: the cursor, the lease and the id reservation live in the store, and a restart catches up.</summary>
+    public PublishRecoveryOptions? Recovery { get; init; }
+
+    public static readonly TimeSpan DefaultMaxBackoff = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest wait between two attempts at a failing publish.</summary>
+    public TimeSpan MaxBackoff { get; init; } = DefaultMaxBackoff;
+
+    /// <summary>How long disposal waits for what is committed to be published before it leaves the rest to the next start.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// The one caller of <see cref="IEventPublisher"/> in the core. Appends register their event's id here before the store
+/// write (<see cref="Issue"/>) and report the write's outcome; a single dispatcher sends committed events in id order
+/// with many in flight, and the ledger's cursor moves over the contiguous prefix the publisher acknowledged. Replays,
+/// republishes and repairs send through <see cref="SendAsync"/> and share the same in-flight budget, retries and metrics.
+/// </summary>
+/// <remarks>
+/// <para>
+/// With publish recovery, the cursor, a lease on the instance name and a reservation of the highest time ids may carry
+/// are kept in the store; a start takes the lease, floors the id generator at the reservation (so a clock that went back
+/// never reuses a time the last run may have issued) and reads back, as a <see cref="StoreRange"/> ahead of every new
+/// append, this instance's events between the cursor and the reservation.
+/// </para>
+/// <para>
+/// With a transactional publisher (<see cref="ITransactionalEventPublisher.IsTransactional"/>) the dispatcher sends
+/// batches, one transaction at a time, each holding the cursor it reaches: a consumer reading committed records sees
+/// every stored event exactly once.
+/// </para>
+/// </remarks>
+internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallback
+{
+    private const int MaxTransactionEvents = 1000;
+    private const int RangeChunk = 4096;
+    private const string LegacyWatermarkPrefix = "publish-watermark/";
+
+    // A replay's send gives up after this many attempts (the publisher already retried within its own timeout each
+    // time): the replay fails with the error and resumes from its checkpoint, instead of hanging through an outage.
+    private const int MaxExternalAttempts = 4;
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
+
+    // An indeterminate write is looked up after this long: a write the store could not confirm lands within its timeout or not at all.
+    private static readonly TimeSpan IndeterminateSettle = TimeSpan.FromSeconds(2);
+
+    private readonly IEventStore _store;
+    private readonly IEventPublisher _publisher;
+    private readonly ITransactionalEventPublisher? _transactions;
+    private readonly ICallbackEventPublisher? _callbacks;
+    private readonly ICheckpointStore? _checkpoints;
+    private readonly PublishPipelineSettings _settings;
+    private readonly TimeUuidGenerator _ids;
+    private readonly long _incrementTicks;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
+    private readonly InstanceLease? _lease;
+    private readonly object _gate = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Queue<ExternalSend> _external = new();
+    private readonly SortedDictionary<TimeUuid, List<TaskCompletionSource>> _cursorWaiters = [];
+    private readonly Dictionary<TimeUuid, Exception> _unpublished = [];
+
+    private PublishLedger _ledger = new(default);
+    private PublishState _state = PublishState.NotStarted;
+    private Exception? _fault;
+    private int _inFlight;
+    private bool _retrying;
+    private int _retryRound;
+    private bool _dispatcherWaiting;
+    private long _parked;
+    private long _lastIssuedTicks;
+    private long _reservedUntilTicks = long.MaxValue;
+    private TaskCompletionSource _reservationWritten = NewSignal();
+    private TaskCompletionSource? _drained;
+    private Task _dispatcher = Task.CompletedTask;
+    private Task _housekeeper = Task.CompletedTask;
+
+    public PublishPipeline(
+        IEventStore store,
+        IEventPublisher publisher,
+        PublishPipelineSettings settings,
+        TimeUuidGenerator ids,
+        long incrementTicks,
+        TimeProvider clock,
+        ILogger logger)
+    {
+        _store = store;
+        _publisher = publisher;
+        _transactions = publisher is ITransactionalEventPublisher { IsTransactional: true } transactional ? transactional : null;
+        _callbacks = publisher as ICallbackEventPublisher;
+        _settings = settings;
+        _ids = ids;
+        _incrementTicks = incrementTicks;
+        _clock = clock;
+        _logger = logger;
+        if (settings.Recovery is { } recovery)
+        {
+            _checkpoints = store as ICheckpointStore ?? throw new InvalidOperationException(
+                $"Publish recovery keeps its cursor in the store, and {store.GetType().Name} does not implement ICheckpointStore.");
+            _lease = new InstanceLease(_checkpoints, settings.InstanceName, recovery.LeaseDuration, clock, logger);
+        }
+    }
+
+    public string InstanceName => _settings.InstanceName;
+
+    public bool IsDurable => _lease is not null;
+
+    /// <summary>
+    /// Takes the instance (with publish recovery: the lease, the cursor, the reservation and the catch-up range) and
+    /// starts the dispatcher. Called once, before the first <see cref="Issue"/>.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var now = _clock.GetUtcNow();
+        var cursor = TimeUuid.Min(now);
+        StoreRange? catchUp = null;
+        if (_lease is not null)
+        {
+            var record = await _lease.ClaimAsync(cursor, cancellationToken).ConfigureAwait(false);
+            cursor = record.Cursor;
+            if (_transactions is not null
+                && await _transactions.InitializeTransactionsAsync(_settings.InstanceName, cancellationToken).ConfigureAwait(false) is { } committed
+                && TimeUuid.TryParse(committed, out var committedCursor)
+                && committedCursor > cursor)
+            {
+                cursor = committedCursor; // the broker's cursor was committed with the records: it is the exact one
+            }
+
+            // Ids of the last run are at most its reservation: floor the generator there and read back what lies between.
+            _ids.Floor(record.ReservedUntil);
+            var through = TimeUuid.Max(record.ReservedUntil);
+            if (through > cursor)
+            {
+                catchUp = new StoreRange(cursor, through);
+            }
+
+            // The first start after an upgrade from the watermark of the previous version: catch up from that watermark,
+            // counting events stored before instances were recorded as this instance's own.
+            if (record.Sequence == 1
+                && await _checkpoints!.ReadCheckpointAsync(LegacyWatermarkPrefix + _settings.InstanceName, cancellationToken).ConfigureAwait(false) is { } legacy
+                && DateTimeOffset.TryParse(legacy, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var watermark)
+                && TimeUuid.Min(watermark) < cursor)
+            {
+                catchUp = new StoreRange(TimeUuid.Min(watermark), TimeUuid.Max(now)) { IncludeUnattributed = true };
+            }
+
+            if (catchUp is not null)
+            {
+                Log.CatchingUp(_logger, _settings.InstanceName, catchUp.After.GetTimestamp(), catchUp.Through.GetTimestamp());
+            }
+
+            var reserved = Reservation(record.ReservedUntil > now ? record.ReservedUntil : now);
+            await _lease.WriteAsync(cursor, reserved, release: false, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _reservedUntilTicks, reserved.UtcTicks);
+        }
+        else if (_transactions is not null)
+        {
+            throw new InvalidOperationException(
+                "Exactly-once publishing keeps the publish cursor with the records and needs the durable cursor in the store: "
+                + "turn on publish recovery (WithPublishRecovery(), or pass PublishRecoveryOptions to the SystemOfRecord constructor).");
+        }
+
+        lock (_gate)
+        {
+            _ledger = new PublishLedger(cursor);
+            if (catchUp is not null)
+            {
+                _ledger.Add(catchUp);
+            }
+
+            _state = catchUp is null ? PublishState.Running : PublishState.CatchingUp;
+        }
+
+        PublishDiagnostics.Register(this);
+
+        // A thread of its own, waiting synchronously: callers blocked in Append on every pool thread cannot starve it.
+        var dispatcherExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            try
+            {
+                DispatchLoop();
+            }
+            finally
+            {
+                dispatcherExited.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "SystemOfRecord publish dispatcher",
+        }.Start();
+        _dispatcher = dispatcherExited.Task;
+        if (_lease is not null)
+        {
+            _housekeeper = Task.Run(HousekeepingLoopAsync, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Issues the next event id and registers it, so the cursor cannot pass it while its write may still commit.</summary>
+    /// <exception cref="ObjectDisposedException">The pipeline stopped.</exception>
+    /// <exception cref="InstanceConflictException">Another process took this instance over.</exception>
+    public PublishSlot Issue()
+    {
+        lock (_gate)
+        {
+            ThrowIfNotAccepting();
+            var slot = new PublishSlot(_ids.Next());
+            if (_settings.Mode == PublishMode.Acknowledged)
+            {
+                slot.FirstOutcome = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            _lastIssuedTicks = slot.Id.GetTimestamp().UtcTicks;
+            _ledger.Add(slot);
+            return slot;
+        }
+    }
+
+    /// <summary>Whether the slot's time is past what the store's reservation covers (the append must wait for <see cref="ReserveAsync"/>).</summary>
+    public bool NeedsReservation(PublishSlot slot) => slot.Id.GetTimestamp().UtcTicks > Volatile.Read(ref _reservedUntilTicks);
+
+    /// <summary>Waits until the reservation in the store covers <paramref name="slot"/>'s time.</summary>
+    public async ValueTask ReserveAsync(PublishSlot slot, CancellationToken cancellationToken)
+    {
+        while (NeedsReservation(slot))
+        {
+            Task written;
+            lock (_gate)
+            {
+                ThrowIfNotAccepting();
+                written = _reservationWritten.Task;
+            }
+
+            _wakeHousekeeper.Release();
+            await written.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The store committed the slot's event: it may be published.</summary>
+    public void Committed(PublishSlot slot, RecordedEvent recordedEvent)
+    {
+        lock (_gate)
+        {
+            slot.Event = recordedEvent;
+            slot.CommittedAt = _clock.GetTimestamp();
+            slot.State = SlotState.Committed;
+            if (ReferenceEquals(_ledger.NextToDispatch, slot))
+            {
+                WakeDispatcherLocked();
+            }
+        }
+    }
+
+    /// <summary>The store write failed: nothing was written, nothing is published.</summary>
+    public void Abandoned(PublishSlot slot)
+    {
+        lock (_gate)
+        {
+            slot.State = SlotState.Abandoned;
+            AdvanceLocked();
+            WakeDispatcherLocked();
+        }
+    }
+
+    /// <summary>The store could not confirm the write: the dispatcher looks it up and publishes it if it was applied.</summary>
+    public void Indeterminate(PublishSlot slot, RecordedEvent recordedEvent)
+    {
+        lock (_gate)
+        {
+            slot.Event = recordedEvent;
+            slot.CommittedAt = _clock.GetTimestamp();
+            slot.State = SlotState.Indeterminate;
+            WakeDispatcherLocked();
+        }
+    }
+
+    /// <summary>
+    /// Waits for the first outcome of the slot's publish (<see cref="PublishMode.Acknowledged"/>), at most the append
+    /// timeout. Throws <see cref="EventPublishException"/> when it failed, was parked, or the wait ended first.
+    /// </summary>
+    public async ValueTask WaitFirstOutcomeAsync(PublishSlot slot, RecordedEvent recordedEvent, bool async, CancellationToken cancellationToken)
+    {
+        var outcome = slot.FirstOutcome!.Task;
+        var timeout = _settings.AppendTimeout;
+        try
+        {
+            if (async)
+            {
+                await (timeout == Timeout.InfiniteTimeSpan ? outcome.WaitAsync(cancellationToken) : outcome.WaitAsync(timeout, _clock, cancellationToken)).ConfigureAwait(false);
+            }
+            else if (!outcome.Wait(timeout, cancellationToken))
+            {
+                // Task.Wait is signalled inline by the task's completion: a blocked caller needs no pool thread to wake.
+                throw new TimeoutException();
+            }
+        }
+        catch (Exception ex)
+        {
+            var cause = ex is AggregateException { InnerException: { } inner } ? inner : ex;
+            throw cause switch
+            {
+                EventPublishException already => already,
+                TimeoutException => PublishFailed(recordedEvent, new TimeoutException(
+                    $"The publisher did not acknowledge the event within {timeout} (PublishRecoveryOptions.PublishTimeout); the publish pipeline goes on trying.", cause), pending: true),
+                _ => PublishFailed(recordedEvent, cause, pending: true),
+            };
+        }
+    }
+
+    /// <summary>
+    /// Completes when the cursor passed the event: it is published. Throws
+    /// <see cref="EventPublishException"/> when it was parked or found not stored.
+    /// </summary>
+    public Task WhenPublishedAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_unpublished.TryGetValue(recordedEvent.EventId, out var refused))
+            {
+                return Task.FromException(PublishFailed(recordedEvent, refused, pending: false));
+            }
+
+            if (recordedEvent.EventId <= _ledger.Cursor)
+            {
+                return Task.CompletedTask;
+            }
+
+            ThrowIfFaulted();
+            if (!_cursorWaiters.TryGetValue(recordedEvent.EventId, out var waiters))
+            {
+                _cursorWaiters.Add(recordedEvent.EventId, waiters = []);
+            }
+
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiters.Add(waiter);
+            return WaitAsync(waiter.Task, recordedEvent, cancellationToken);
+        }
+
+        async Task WaitAsync(Task waiting, RecordedEvent recorded, CancellationToken token)
+        {
+            try
+            {
+                await waiting.WaitAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not EventPublishException)
+            {
+                throw PublishFailed(recorded, ex, pending: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Publishes an event from outside the ledger (a replay, a republish, a repair): shares the in-flight budget, retries
+    /// transient failures with backoff until <paramref name="cancellationToken"/> stops it, and throws on a permanent one.
+    /// The caller's <see cref="Activity.Current"/> is current while the publisher runs, so its span is the publish's parent.
+    /// </summary>
+    public Task SendAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken)
+    {
+        var send = new ExternalSend(recordedEvent, Activity.Current, cancellationToken);
+        lock (_gate)
+        {
+            ThrowIfNotAccepting();
+            _external.Enqueue(send);
+            WakeDispatcherLocked();
+        }
+
+        // A send cancelled once handed to the publisher may still be published.
+        return cancellationToken.CanBeCanceled ? send.Completion.Task.WaitAsync(cancellationToken) : send.Completion.Task;
+    }
+
+    /// <summary>A snapshot for the health check, the gauges and operators.</summary>
+    public PublishStatus Status()
+    {
+        lock (_gate)
+        {
+            return new PublishStatus
+            {
+                InstanceName = _settings.InstanceName,
+                State = _state == PublishState.Running && _retrying ? PublishState.Retrying : _state,
+                Cursor = _ledger.Cursor,
+                Lag = LagLocked(),
+                InFlight = _inFlight,
+                Backlog = _ledger.Count,
+                Parked = _parked,
+                IsDurable = IsDurable,
+            };
+        }
+    }
+
+    /// <summary>The events parked by this instance: kept in the store with publish recovery, in memory without.</summary>
+    public async IAsyncEnumerable<ParkedEvent> ParkedEventsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (_checkpoints is null)
+        {
+            ParkedEvent[] inMemory;
+            lock (_gate)
+            {
+                inMemory = [.. _parkedInMemory];
+            }
+
+            foreach (var parked in inMemory)
+            {
+                yield return parked;
+            }
+
+            yield break;
+        }
+
+        await foreach (var (name, value) in _checkpoints.ReadCheckpointsAsync(ParkedEvent.CheckpointPrefix(_settings.InstanceName), cancellationToken).ConfigureAwait(false))
+        {
+            if (ParkedEvent.FromCheckpoint(name, value) is { } parked)
+            {
+                yield return parked;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting appends, waits (at most the drain timeout) for what is committed to be published, stops the
+    /// dispatcher and, with publish recovery, writes the cursor and lets go of the instance name.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        Task drained;
+        lock (_gate)
+        {
+            if (_state is PublishState.Stopped)
+            {
+                return;
+            }
+
+            var started = _state != PublishState.NotStarted;
+            var fenced = _state == PublishState.Fenced;
+            if (!fenced)
+            {
+                _state = PublishState.Stopped;
+            }
+
+            if (!started)
+            {
+                return;
+            }
+
+            _drained = NewSignal();
+            if (fenced)
+            {
+                _drained.TrySetResult();
+            }
+
+            CheckDrainedLocked();
+            drained = _drained.Task;
+        }
+
+        try
+        {
+            // Real time, whatever clock the pipeline runs on: this bounds a shutdown.
+            await drained.WaitAsync(_settings.DrainTimeout, TimeProvider.System).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Log.StoppedWithBacklog(_logger, _settings.InstanceName, Status().Backlog);
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _wake.Release();
+        _wakeHousekeeper.Release();
+        await _dispatcher.ConfigureAwait(false);
+        await _housekeeper.ConfigureAwait(false);
+        if (_lease is not null && _fault is null)
+        {
+            try
+            {
+                TimeUuid cursor;
+                lock (_gate)
+                {
+                    cursor = _ledger.Cursor;
+                }
+
+                await _lease.WriteAsync(cursor, ReservationAfterIssued(), release: true, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.ReleaseFailed(_logger, ex, _settings.InstanceName);
+            }
+        }
+
+        PublishDiagnostics.Unregister(this);
+        FailWaiters(new ObjectDisposedException(nameof(SystemOfRecord)));
+        _stopping.Dispose();
+    }
+
+    internal TimeSpan Lag
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return LagLocked();
+            }
+        }
+    }
+
+    private TimeSpan LagLocked()
+    {
+        DateTimeOffset? oldest = _ledger.Oldest switch
+        {
+            PublishSlot slot => slot.Id.GetTimestamp(),
+            StoreRange range => range.After.GetTimestamp(),
+            _ => null,
+        };
+        var lag = oldest is { } since ? _clock.GetUtcNow() - since : TimeSpan.Zero;
+        return lag > TimeSpan.Zero ? lag : TimeSpan.Zero;
+    }
+
+    private void ThrowIfNotAccepting()
+    {
+        ThrowIfFaulted();
+        if (_state is PublishState.Stopped or PublishState.NotStarted)
+        {
+            throw new ObjectDisposedException(nameof(SystemOfRecord));
+        }
+    }
+
+    private void ThrowIfFaulted()
+    {
+        if (_fault is not null)
+        {
+            throw _fault as InstanceConflictException ?? (Exception)new InvalidOperationException("The publish pipeline stopped after a failure.", _fault);
+        }
+    }
+
+    private void WakeDispatcherLocked()
+    {
+        if (_dispatcherWaiting)
+        {
+            _dispatcherWaiting = false;
+            _wake.Release();
+        }
+    }
+
+    private void AdvanceLocked()
+    {
+        if (!_ledger.Advance())
+        {
+            return;
+        }
+
+        if (_state == PublishState.CatchingUp && _ledger.Oldest is not StoreRange)
+        {
+            _state = PublishState.Running;
+            Log.CaughtUp(_logger, _settings.InstanceName, _ledger.Cursor.GetTimestamp());
+        }
+
+        while (_cursorWaiters.Count > 0)
+        {
+            var (id, waiters) = _cursorWaiters.First();
+            if (id > _ledger.Cursor)
+            {
+                break;
+            }
+
+            _cursorWaiters.Remove(id);
+            var refused = _unpublished.GetValueOrDefault(id);
+            foreach (var waiter in waiters)
+            {
+                if (refused is null)
+                {
+                    waiter.TrySetResult();
+                }
+                else
+                {
+                    waiter.TrySetException(refused);
+                }
+            }
+        }
+
+        CheckDrainedLocked();
+    }
+
+    private void CheckDrainedLocked()
+    {
+        // Drained: nothing left that could be published now. A failing publisher counts as drained: waiting for it to
+        // come back is the next start's job (with recovery) or a republish's.
+        if (_drained is not null
+            && (_retrying || (_inFlight == 0 && _external.Count == 0 && _ledger.NextToDispatch is null or PublishSlot { State: SlotState.Issued })))
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    private void FailWaiters(Exception exception)
+    {
+        List<TaskCompletionSource> waiters;
+        ExternalSend[] external;
+        lock (_gate)
+        {
+            waiters = [.. _cursorWaiters.Values.SelectMany(w => w)];
+            _cursorWaiters.Clear();
+            for (var entry = _ledger.Oldest; entry is not null; entry = entry.Next)
+            {
+                if (entry is PublishSlot { FirstOutcome: { } outcome })
+                {
+                    waiters.Add(outcome);
+                }
+            }
+
+            external = [.. _external];
+            _external.Clear();
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.TrySetException(exception);
+        }
+
+        foreach (var send in external)
+        {
+            send.Completion.TrySetException(exception);
+        }
+    }
+
+    private EventPublishException PublishFailed(RecordedEvent recordedEvent, Exception exception, bool pending)
+    {
+        if (exception is EventPublishException already)
+        {
+            return already;
+        }
+
+        Log.PublishFailed(_logger, exception, recordedEvent.EventId, recordedEvent.TimeBucket);
+        // Scheduled means it survives this process too: the pipeline retries it, and with recovery a restart resumes it.
+        return new EventPublishException(recordedEvent, exception, recoveryScheduled: pending && IsDurable && _fault is null);
+    }
+
+    private DateTimeOffset Reservation(DateTimeOffset from) => from + ReserveAhead;
+
+    private DateTimeOffset ReservationAfterIssued()
+    {
+        var now = _clock.GetUtcNow();
+        var issued = new DateTimeOffset(Math.Max(Volatile.Read(ref _lastIssuedTicks), now.UtcTicks), TimeSpan.Zero);
+        return Reservation(issued);
+    }
+
+    // How far ahead of the clock ids are reserved: several cursor writes, so appends rarely wait for one.
+    private TimeSpan ReserveAhead => TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, _settings.Recovery!.RecoveryInterval.Ticks * 4));
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>An event published from outside the ledger: a replay's, a republish's, a repair's.</summary>
+    private sealed class ExternalSend(RecordedEvent recordedEvent, Activity? activity, CancellationToken cancellationToken)
+    {
+        public RecordedEvent Event { get; } = recordedEvent;
+
+        public Activity? Activity { get; } = activity;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Attempts { get; set; }
+    }
+}
