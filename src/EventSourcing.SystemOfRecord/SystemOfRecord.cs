@@ -126,13 +126,8 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
     /// <see cref="AppendAsync(string, string?, string?, IReadOnlyDictionary{string, string}?, CancellationToken)"/>.
     /// </summary>
     /// <inheritdoc cref="AppendAsync(string, string?, string?, IReadOnlyDictionary{string, string}?, CancellationToken)"/>
-    public RecordedEvent Append(string message, string? key = null, string? topic = null, IReadOnlyDictionary<string, string>? headers = null)
-    {
-        var request = _validator.Validate(message, key, topic, headers);
-        ThrowIfDisposed();
-        EnsureInitializedAsync(CancellationToken.None).GetAwaiter().GetResult();
-        return _appender.AppendAsync(request, async: false, CancellationToken.None).GetAwaiter().GetResult();
-    }
+    public RecordedEvent Append(string message, string? key = null, string? topic = null, IReadOnlyDictionary<string, string>? headers = null) =>
+        AppendBlocking(_validator.Validate(message, key, topic, headers));
 
     /// <summary>
     /// Records an event in the store and hands it to the publish pipeline. In <see cref="PublishMode.Acknowledged"/> (the
@@ -253,6 +248,13 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
 
             return _initialization.WaitAsync(cancellationToken);
         }
+    }
+
+    private RecordedEvent AppendBlocking(AppendRequest request)
+    {
+        ThrowIfDisposed();
+        EnsureInitializedAsync(CancellationToken.None).GetAwaiter().GetResult();
+        return _appender.AppendAsync(request, async: false, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     private async ValueTask<RecordedEvent> AppendCoreAsync(AppendRequest request, CancellationToken cancellationToken)

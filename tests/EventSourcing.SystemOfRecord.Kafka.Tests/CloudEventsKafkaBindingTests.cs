@@ -45,7 +45,65 @@ public sealed class CloudEventsKafkaBindingTests
         var ok = CloudEventsKafkaBinding.TryToRecordedEvent("orders", new Message<byte[]?, byte[]?> { Key = written.Key, Value = written.Value, Headers = written.Headers }, out var read, out var problem);
 
         Assert.That(ok, Is.True, problem);
-        Assert.That(read, Is.EqualTo(e));
+        Assert.That(read, Is.EqualTo(e with { Type = "t" }), "an untyped event reads back with the publisher's ce_type");
+    }
+
+    [Test]
+    public void ToMessage_TypedEventWithTraceContext_SendsItsTypeContentTypeAndCreationContext()
+    {
+        var e = Sample(new Dictionary<string, string> { ["trace"] = "abc", ["traceparent"] = "spoofed", ["ce_other"] = "x" }) with
+        {
+            Type = "orders.placed.v1",
+            ContentType = "application/json",
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            TraceState = "congo=t61rcWkgMzE",
+        };
+
+        var message = CloudEventsKafkaBinding.ToMessage(e, "/src", "fallback.type", "text/plain");
+
+        string? Header(string name) => message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Header("ce_type"), Is.EqualTo("orders.placed.v1"));
+            Assert.That(Header("content-type"), Is.EqualTo("application/json"));
+            Assert.That(Header("ce_traceparent"), Is.EqualTo(e.TraceParent));
+            Assert.That(Header("ce_tracestate"), Is.EqualTo(e.TraceState));
+            Assert.That(Header("traceparent"), Is.Null, "the transport context is the producer span's, never an event header");
+            Assert.That(Header("ce_other"), Is.Null, "ce_ names belong to the binding");
+            Assert.That(Header("trace"), Is.EqualTo("abc"));
+        });
+    }
+
+    [Test]
+    public void TryToRecordedEvent_TypedEventWithTraceContext_GivesTheSameEventBack()
+    {
+        var e = Sample(new Dictionary<string, string> { ["trace"] = "abc" }) with
+        {
+            Type = "orders.placed.v1",
+            ContentType = "application/json",
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            TraceState = "congo=t61rcWkgMzE",
+        };
+        var written = CloudEventsKafkaBinding.ToMessage(e, "/src", "fallback.type", null);
+        written.Headers.Add("traceparent", "00-11111111111111111111111111111111-2222222222222222-01"u8.ToArray());
+
+        var ok = CloudEventsKafkaBinding.TryToRecordedEvent("orders", new Message<byte[]?, byte[]?> { Key = written.Key, Value = written.Value, Headers = written.Headers }, out var read, out var problem);
+
+        Assert.That(ok, Is.True, problem);
+        Assert.That(read, Is.EqualTo(e), "type, content type, creation context and headers; the transport traceparent is not an event header");
+    }
+
+    [Test]
+    public void ToMessage_UntypedEvent_FallsBackToThePublisherTypeAndContentType()
+    {
+        var message = CloudEventsKafkaBinding.ToMessage(Sample(), "/src", "fallback.type", "text/plain");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Encoding.UTF8.GetString(message.Headers.GetLastBytes("ce_type")), Is.EqualTo("fallback.type"));
+            Assert.That(Encoding.UTF8.GetString(message.Headers.GetLastBytes("content-type")), Is.EqualTo("text/plain"));
+            Assert.That(message.Headers.TryGetLastBytes("ce_traceparent", out _), Is.False);
+        });
     }
 
     [TestCase(null, "0", "2024-05-06T07:08:00Z", "ce_specversion")]

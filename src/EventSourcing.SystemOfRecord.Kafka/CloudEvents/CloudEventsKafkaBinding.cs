@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
@@ -23,18 +24,44 @@ internal static class CloudEventsKafkaBinding
     /// <summary>The binding maps <c>datacontenttype</c> to the Kafka <c>content-type</c> header.</summary>
     public const string ContentTypeHeader = "content-type";
 
+    /// <summary>
+    /// The distributed tracing extension: the trace context of the append that created the event. It stays the same
+    /// through every publish and replay, unlike the transport headers (<see cref="TransportTraceParentHeader"/>),
+    /// which carry the context of each send.
+    /// </summary>
+    public const string TraceParentHeader = "ce_traceparent";
+
+    /// <summary>The <c>tracestate</c> of the distributed tracing extension.</summary>
+    public const string TraceStateHeader = "ce_tracestate";
+
+    /// <summary>The W3C trace context of the send (the producer span), injected by the propagator.</summary>
+    public const string TransportTraceParentHeader = "traceparent";
+
+    /// <summary>The W3C <c>tracestate</c> of the send.</summary>
+    public const string TransportTraceStateHeader = "tracestate";
+
     private const string Rfc3339Utc = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>True for the headers this binding writes; an event's own headers of these names are overwritten.</summary>
+    /// <summary>
+    /// True for the headers this binding and trace propagation own: every <c>ce_</c> attribute, <c>content-type</c>,
+    /// <c>traceparent</c>, <c>tracestate</c>, and whatever else the current <see cref="DistributedContextPropagator"/>
+    /// writes (<c>baggage</c>, say). An event's own headers of these names are not sent, and are not read back as event headers.
+    /// </summary>
     public static bool IsReserved(string name) =>
-        name is SpecVersionHeader or IdHeader or TimeHeader or SourceHeader or TypeHeader or TimeBucketHeader or ContentTypeHeader;
+        name.StartsWith("ce_", StringComparison.Ordinal)
+        || name is ContentTypeHeader or TransportTraceParentHeader or TransportTraceStateHeader
+        || DistributedContextPropagator.Current.Fields.Contains(name);
 
     public static string FormatTime(DateTime utc) => utc.ToString(Rfc3339Utc, CultureInfo.InvariantCulture);
 
-    /// <summary>Turns an event into a record: key and value UTF-8, the event's headers first, then the CloudEvents attributes.</summary>
-    public static Message<byte[]?, byte[]> ToMessage(RecordedEvent recordedEvent, string source, string type, string? contentType)
+    /// <summary>
+    /// Turns an event into a record: key and value UTF-8, the event's headers first, then the CloudEvents attributes.
+    /// <c>ce_type</c> and <c>content-type</c> are the event's own (a typed append sets them), else <paramref name="defaultType"/>
+    /// and <paramref name="defaultContentType"/>; the event's creation trace context travels as <c>ce_traceparent</c>/<c>ce_tracestate</c>.
+    /// </summary>
+    public static Message<byte[]?, byte[]> ToMessage(RecordedEvent recordedEvent, string source, string defaultType, string? defaultContentType)
     {
         var headers = new Headers();
         foreach (var (name, value) in recordedEvent.Headers)
@@ -48,12 +75,21 @@ internal static class CloudEventsKafkaBinding
         headers.Add(SpecVersionHeader, "1.0"u8.ToArray());
         headers.Add(IdHeader, Encoding.ASCII.GetBytes(recordedEvent.EventId.ToString()));
         headers.Add(SourceHeader, Encoding.UTF8.GetBytes(source));
-        headers.Add(TypeHeader, Encoding.UTF8.GetBytes(type));
+        headers.Add(TypeHeader, Encoding.UTF8.GetBytes(recordedEvent.Type ?? defaultType));
         headers.Add(TimeHeader, Encoding.ASCII.GetBytes(FormatTime(recordedEvent.Timestamp)));
         headers.Add(TimeBucketHeader, Encoding.ASCII.GetBytes(FormatTime(recordedEvent.TimeBucket)));
-        if (contentType is not null)
+        if ((recordedEvent.ContentType ?? defaultContentType) is { } contentType)
         {
             headers.Add(ContentTypeHeader, Encoding.UTF8.GetBytes(contentType));
+        }
+
+        if (recordedEvent.TraceParent is { } traceParent)
+        {
+            headers.Add(TraceParentHeader, Encoding.UTF8.GetBytes(traceParent));
+            if (recordedEvent.TraceState is { Length: > 0 } traceState)
+            {
+                headers.Add(TraceStateHeader, Encoding.UTF8.GetBytes(traceState));
+            }
         }
 
         return new Message<byte[]?, byte[]>
@@ -126,10 +162,19 @@ internal static class CloudEventsKafkaBinding
             return false;
         }
 
-        recordedEvent = new RecordedEvent(DateTime.SpecifyKind(bucket, DateTimeKind.Utc), eventId, topic, key, value, eventHeaders);
+        recordedEvent = new RecordedEvent(DateTime.SpecifyKind(bucket, DateTimeKind.Utc), eventId, topic, key, value, eventHeaders)
+        {
+            Type = OptionalString(headers, TypeHeader),
+            ContentType = OptionalString(headers, ContentTypeHeader),
+            TraceParent = OptionalString(headers, TraceParentHeader),
+            TraceState = OptionalString(headers, TraceStateHeader),
+        };
         problem = null;
         return true;
     }
+
+    private static string? OptionalString(Headers headers, string name) =>
+        TryGetString(headers, name, out var value) && value.Length > 0 ? value : null;
 
     private static bool TryGetString(Headers headers, string name, out string value)
     {

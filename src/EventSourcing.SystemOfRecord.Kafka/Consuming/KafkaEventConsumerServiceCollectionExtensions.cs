@@ -14,6 +14,24 @@ public static class KafkaEventConsumerServiceCollectionExtensions
     private static int s_registrations;
 
     /// <summary>
+    /// Adds a hosted service that consumes <see cref="KafkaConsumerOptions.Topic"/> in <see cref="KafkaConsumerOptions.GroupId"/>;
+    /// give it handlers on the returned builder: <c>.Handle&lt;OrderPlaced&gt;((e, context, ct) =&gt; ...)</c> per event type,
+    /// <c>.HandleOthers(...)</c> for the rest, <c>.WithIdempotency()</c> to apply each event once. At least once: an offset
+    /// is committed only after its event was handled (or skipped or dead-lettered per the policies).
+    /// Call it once per topic; the options are validated at start, with one message naming every bad setting.
+    /// Also registers <see cref="KafkaEventConsumerHealthCheck"/> and the default event serialization.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the bootstrap servers, topic, group, retries, failure policies and any other setting.</param>
+    /// <returns>A builder to add the consumer's handlers.</returns>
+    public static KafkaEventConsumerBuilder AddKafkaEventConsumer(this IServiceCollection services, Action<KafkaConsumerOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        return services.AddConsumer(configure);
+    }
+
+    /// <summary>
     /// Adds a hosted service that consumes <see cref="KafkaConsumerOptions.Topic"/> in <see cref="KafkaConsumerOptions.GroupId"/>
     /// and hands every event to a <typeparamref name="THandler"/> resolved in a scope of its own per event
     /// (registered as scoped unless it already is registered). At least once: an offset is committed only after the handler succeeded.
@@ -29,14 +47,9 @@ public static class KafkaEventConsumerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         services.TryAddScoped<THandler>();
-        return services.AddConsumer(configure, sp => async (recordedEvent, cancellationToken) =>
-        {
-            var scope = sp.CreateAsyncScope();
-            await using (scope.ConfigureAwait(false))
-            {
-                await scope.ServiceProvider.GetRequiredService<THandler>().HandleAsync(recordedEvent, cancellationToken).ConfigureAwait(false);
-            }
-        });
+        services.AddConsumer(configure).HandleOthers(
+            (recordedEvent, context, cancellationToken) => context.Services.GetRequiredService<THandler>().HandleAsync(recordedEvent, cancellationToken));
+        return services;
     }
 
     /// <summary>
@@ -56,22 +69,27 @@ public static class KafkaEventConsumerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         ArgumentNullException.ThrowIfNull(handler);
-        return services.AddConsumer(configure, _ => handler);
+        services.AddConsumer(configure).HandleOthers((recordedEvent, _, cancellationToken) => handler(recordedEvent, cancellationToken));
+        return services;
     }
 
-    private static IServiceCollection AddConsumer(
-        this IServiceCollection services,
-        Action<KafkaConsumerOptions> configure,
-        Func<IServiceProvider, Func<RecordedEvent, CancellationToken, ValueTask>> handlerFactory)
+    private static KafkaEventConsumerBuilder AddConsumer(this IServiceCollection services, Action<KafkaConsumerOptions> configure)
     {
-        // Each consumer has named options of its own, so one app can consume several topics.
+        // Each consumer has named options and a keyed service of its own, so one app can consume several topics.
         var name = $"{typeof(KafkaEventConsumerService).FullName}#{Interlocked.Increment(ref s_registrations)}";
         services.AddOptions<KafkaConsumerOptions>(name).Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaConsumerOptions>, KafkaConsumerOptionsValidator>());
-        services.AddSingleton<IHostedService>(sp => new KafkaEventConsumerService(
+        services.AddEventSerialization();
+        var registration = new KafkaConsumerRegistration(name);
+        services.AddSingleton(registration);
+        services.AddKeyedSingleton(name, (sp, _) => new KafkaEventConsumerService(
             sp.GetRequiredService<IOptionsMonitor<KafkaConsumerOptions>>().Get(name),
-            handlerFactory(sp),
+            registration,
+            sp,
             (ILogger?)sp.GetService<ILoggerFactory>()?.CreateLogger<KafkaEventConsumerService>() ?? NullLogger.Instance));
-        return services;
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredKeyedService<KafkaEventConsumerService>(name));
+        services.TryAddSingleton(sp => new KafkaEventConsumerHealthCheck(
+            [.. sp.GetServices<KafkaConsumerRegistration>().Select(r => sp.GetRequiredKeyedService<KafkaEventConsumerService>(r.Name))]));
+        return new KafkaEventConsumerBuilder(services, registration);
     }
 }

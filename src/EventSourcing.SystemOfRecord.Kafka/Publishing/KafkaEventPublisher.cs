@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -69,7 +70,7 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
 
         var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
         var slot = CurrentSlot();
-        var delivery = new Delivery(recordedEvent, slot);
+        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers));
         try
         {
             slot.Producer.Produce(recordedEvent.Topic, message, delivery.Handler);
@@ -81,7 +82,9 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         catch (KafkaException ex)
         {
             slot.FailedIf(ex.Error);
-            return ValueTask.FromException(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex));
+            var failure = new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex);
+            delivery.Abandon(failure, ex.Error.Code.ToString());
+            return ValueTask.FromException(failure);
         }
 
         return new ValueTask(cancellationToken.CanBeCanceled ? delivery.Task.WaitAsync(cancellationToken) : delivery.Task);
@@ -134,23 +137,32 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
     // The producer's queue (queue.buffering.max.messages) is full: back off briefly until it drains.
     private async ValueTask ProduceWhenQueueHasRoomAsync(RecordedEvent recordedEvent, Message<byte[]?, byte[]> message, Delivery delivery, ProducerSlot slot, CancellationToken cancellationToken)
     {
-        while (true)
+        try
         {
-            await Task.Delay(QueueFullRetryDelay, cancellationToken).ConfigureAwait(false);
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            try
+            while (true)
             {
-                slot.Producer.Produce(recordedEvent.Topic, message, delivery.Handler);
-                break;
+                await Task.Delay(QueueFullRetryDelay, cancellationToken).ConfigureAwait(false);
+                ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+                try
+                {
+                    slot.Producer.Produce(recordedEvent.Topic, message, delivery.Handler);
+                    break;
+                }
+                catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                }
+                catch (KafkaException ex)
+                {
+                    slot.FailedIf(ex.Error);
+                    throw new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex);
+                }
             }
-            catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-            {
-            }
-            catch (KafkaException ex)
-            {
-                slot.FailedIf(ex.Error);
-                throw new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex);
-            }
+        }
+        catch (Exception ex)
+        {
+            // Never handed to the producer: no delivery report will end the span.
+            delivery.Abandon(ex, ex is KafkaPublishException kafka ? kafka.ErrorCode.ToString() : ex.GetType().FullName!);
+            throw;
         }
 
         await delivery.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -231,8 +243,8 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         }
     }
 
-    /// <summary>One record's delivery report, turned into a task.</summary>
-    private sealed class Delivery(RecordedEvent recordedEvent, ProducerSlot slot)
+    /// <summary>One record's delivery report, turned into a task; it also ends the record's Producer span, if any.</summary>
+    private sealed class Delivery(RecordedEvent recordedEvent, ProducerSlot slot, Activity? activity)
     {
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -243,19 +255,45 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
             if (report.Error.IsError)
             {
                 slot.FailedIf(report.Error);
-                KafkaDiagnostics.PublishFailures.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
-                _completion.TrySetException(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, report.Error));
+                Fail(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, report.Error), report.Error.Code);
             }
             else if (report.Status != PersistenceStatus.Persisted)
             {
-                KafkaDiagnostics.PublishFailures.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
-                _completion.TrySetException(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, new Error(ErrorCode.Unknown, $"delivery status {report.Status}")));
+                Fail(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, new Error(ErrorCode.Unknown, $"delivery status {report.Status}")), ErrorCode.Unknown);
             }
             else
             {
                 KafkaDiagnostics.RecordsAcknowledged.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
+                if (activity is not null)
+                {
+                    KafkaTracing.Acknowledged(activity, report.Partition, report.Offset);
+                    KafkaTracing.Stop(activity);
+                }
+
                 _completion.TrySetResult();
             }
+        }
+
+        /// <summary>Ends the span of a record that never reached the producer.</summary>
+        public void Abandon(Exception exception, string errorType)
+        {
+            if (activity is not null)
+            {
+                KafkaTracing.Failed(activity, errorType, exception, exception.Message);
+                KafkaTracing.Stop(activity);
+            }
+        }
+
+        private void Fail(KafkaPublishException exception, ErrorCode code)
+        {
+            KafkaDiagnostics.PublishFailures.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
+            if (activity is not null)
+            {
+                KafkaTracing.Failed(activity, code.ToString(), exception, exception.Message);
+                KafkaTracing.Stop(activity);
+            }
+
+            _completion.TrySetException(exception);
         }
     }
 }

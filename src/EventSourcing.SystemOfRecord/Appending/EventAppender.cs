@@ -16,17 +16,19 @@ internal sealed class EventAppender(IEventStore store, PublishPipeline pipeline,
     public async ValueTask<RecordedEvent> AppendAsync(AppendRequest request, bool async, CancellationToken cancellationToken)
     {
         var started = clock.GetTimestamp();
+
+        // The creation context is the caller's span, taken before sor.append starts: publishes and replays link to it.
+        var context = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current : null;
         using var activity = SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.append");
         activity?.SetTag("messaging.destination.name", request.Topic);
-        var context = activity ?? Activity.Current;
         var slot = pipeline.Issue();
         var recorded = new RecordedEvent(TimeBuckets.Floor(slot.Id.GetTimestamp().UtcDateTime, incrementTicks), slot.Id, request.Topic, request.Key, request.Message, request.Headers)
         {
             Type = request.Type,
             ContentType = request.ContentType,
             Instance = instanceName,
-            TraceParent = context?.IdFormat == ActivityIdFormat.W3C ? context.Id : null,
-            TraceState = context?.IdFormat == ActivityIdFormat.W3C ? context.TraceStateString : null,
+            TraceParent = context?.Id,
+            TraceState = context?.TraceStateString,
         };
         activity?.SetTag("messaging.message.id", recorded.EventId.ToString());
 

@@ -35,8 +35,10 @@ public static class SystemOfRecordServiceCollectionExtensions
         services.TryAddSingleton<InMemoryEventPublisher>();
         services.TryAddSingleton<IEventPublisher>(sp => sp.GetRequiredService<InMemoryEventPublisher>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddEventSerialization();
         services.TryAddSingleton(CreateSystemOfRecord);
         services.TryAddSingleton(sp => new PublishLagHealthCheck(sp.GetRequiredService<SystemOfRecord>(), sp.GetRequiredService<IOptions<PublishRecoveryOptions>>()));
+        services.TryAddSingleton(sp => new EventStoreHealthCheck(sp.GetRequiredService<SystemOfRecord>()));
 
         return new SystemOfRecordBuilder(services);
     }
@@ -48,5 +50,9 @@ public static class SystemOfRecordServiceCollectionExtensions
         sp.GetService<ReplayStrategyRegistration>()?.Strategy,
         sp.GetRequiredService<TimeProvider>(),
         sp.GetService<ILogger<SystemOfRecord>>(),
-        sp.GetService<PublishRecoveryRegistration>() is null ? null : sp.GetRequiredService<IOptions<PublishRecoveryOptions>>().Value);
+        sp.GetService<PublishRecoveryRegistration>() is null ? null : sp.GetRequiredService<IOptions<PublishRecoveryOptions>>().Value)
+    {
+        EventSerializer = sp.GetRequiredService<IEventSerializer>(),
+        EventTypes = sp.GetRequiredService<EventTypeRegistry>(),
+    };
 }

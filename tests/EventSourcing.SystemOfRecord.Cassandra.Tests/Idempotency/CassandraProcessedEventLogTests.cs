@@ -1,4 +1,5 @@
 using EventSourcing.SystemOfRecord.Cassandra.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -286,5 +287,54 @@ public sealed class CassandraProcessedEventLogTests
             Assert.That(after.HandledCount, Is.EqualTo(8));
             Assert.That(after.DuplicateCount, Is.EqualTo(12));
         });
+    }
+}
+
+public sealed class CassandraProcessedEventLogServiceCollectionExtensionsTests
+{
+    [Test]
+    public async Task AddCassandraProcessedEventLog_ResolvesOneLogThatRemembersIdsOnTheServer()
+    {
+        await using var server = new CqlServerMock();
+        await server.StartAsync();
+        var services = new ServiceCollection();
+        services.AddCassandraProcessedEventLog(o =>
+        {
+            o.ContactPoints = [server.ContactPoint];
+            o.Keyspace = "downstream";
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        var log = provider.GetRequiredService<IProcessedEventLog>();
+        var id = TimeUuid.Create();
+        await log.MarkProcessedAsync(id);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(log, Is.SameAs(provider.GetRequiredService<CassandraProcessedEventLog>()));
+            Assert.That(((CassandraProcessedEventLog)log).RetentionWindow, Is.EqualTo(TimeSpan.FromDays(30)));
+            Assert.That(await log.IsProcessedAsync(id), Is.True);
+            Assert.That(server.ExecutedCql, Has.Some.Contains("downstream.events_processed"));
+        });
+    }
+
+    [Test]
+    public void AddCassandraProcessedEventLog_InvalidOptions_StartupValidationNamesTheSetting()
+    {
+        var services = new ServiceCollection();
+        services.AddCassandraProcessedEventLog(o => o.Keyspace = "no-dashes");
+        using var provider = services.BuildServiceProvider();
+
+        var failure = Assert.Throws<OptionsValidationException>(
+            () => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.That(failure!.Message, Does.Contain("Keyspace"));
+    }
+
+    [Test]
+    public void AddCassandraProcessedEventLog_WindowOverTwentyYears_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new ServiceCollection().AddCassandraProcessedEventLog(_ => { }, TimeSpan.FromDays(365 * 21)));
     }
 }
