@@ -60,7 +60,7 @@ public sealed class CassandraStoreOptions
     public bool AllowRemoteDataCenters { get; set; }
 
     /// <summary>Frame compression, used when the node offers it.</summary>
-    /// <value>The default is <see cref="CassandraCompression.None"/>: on a fast network LZ4 costs more CPU than it saves time.</value>
+    /// <value>The default is <see cref="CassandraCompression.None"/>: on a fast network LZ4 costs appends more CPU than it saves time.</value>
     public CassandraCompression Compression { get; set; } = CassandraCompression.None;
 
     /// <summary>
