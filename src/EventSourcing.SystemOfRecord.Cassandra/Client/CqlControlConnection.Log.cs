@@ -35,5 +35,8 @@ internal sealed partial class CqlControlConnection
 
         [LoggerMessage(170, LogLevel.Warning, "{Endpoint} listed a peer without host id, data center, rack or address; it is ignored until it is complete.")]
         public static partial void InvalidPeer(ILogger logger, string endpoint);
+
+        [LoggerMessage(172, LogLevel.Warning, "Closing the connection to Cassandra node {Endpoint}, which left the ring, failed.")]
+        public static partial void CloseFailed(ILogger logger, Exception exception, string endpoint);
     }
 }

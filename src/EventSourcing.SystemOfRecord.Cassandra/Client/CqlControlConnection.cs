@@ -327,12 +327,25 @@ internal sealed partial class CqlControlConnection : IAsyncDisposable
             foreach (var gone in removed)
             {
                 Log.NodeRemoved(_logger, gone.Endpoint);
-                _ = gone.DisposeAsync().AsTask();
+                _ = CloseAsync(gone);
             }
         }
         finally
         {
             _refreshing.Release();
+        }
+    }
+
+    /// <summary>Closes a node that left the ring, in the background; a failure to close is logged, never thrown.</summary>
+    private async Task CloseAsync(CqlHost host)
+    {
+        try
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.CloseFailed(_logger, ex, host.Endpoint);
         }
     }
 
