@@ -31,6 +31,7 @@ public sealed class KafkaEventConsumerServiceTests
     }
 
     [Test]
+    [Category("Slow")] // about 14 s of restarts and rebalances
     public async Task ExecuteAsync_RestartedMidStreamAndThroughRebalances_HandlerSeesEveryEventAtLeastOnce()
     {
         var topic = KafkaTestSettings.NewTopic("restart");
@@ -70,6 +71,7 @@ public sealed class KafkaEventConsumerServiceTests
     }
 
     [Test]
+    [Category("Slow")] // about 6 s
     public async Task ExecuteAsync_PoisonRecordsWithLogAndSkip_SkipsThemAndConsumesTheRest()
     {
         var topic = KafkaTestSettings.NewTopic("poison-skip");
@@ -98,6 +100,7 @@ public sealed class KafkaEventConsumerServiceTests
     }
 
     [Test]
+    [Category("Slow")] // about 6 s
     public async Task ExecuteAsync_PoisonRecordWithStop_StopsBeforeItWithoutCommittingIt()
     {
         var topic = KafkaTestSettings.NewTopic("poison-stop");

@@ -68,6 +68,7 @@ public sealed class KafkaEventPublisherTests
     }
 
     [Test]
+    [Category("Slow")] // every broker down for seconds
     public async Task AppendAsync_EveryBrokerDownForSeconds_EveryRecordedEventArrivesOnce()
     {
         var topic = KafkaTestSettings.NewTopic("outage");

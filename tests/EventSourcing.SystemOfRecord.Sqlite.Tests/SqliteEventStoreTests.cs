@@ -74,6 +74,7 @@ public sealed class SqliteEventStoreTests
     }
 
     [Test]
+    [Category("Slow")] // starts a second process
     public async Task AppendAsync_AnotherProcessAppendsToTheSameFileAtOnce_LosesNothing()
     {
         const int childEvents = 1_500;

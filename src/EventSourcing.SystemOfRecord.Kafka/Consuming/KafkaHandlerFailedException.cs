@@ -4,7 +4,7 @@ namespace EventSourcing.SystemOfRecord.Kafka;
 /// The consumer stopped at an event: its handler kept failing (or no handler takes its type) and the policy is to stop,
 /// or the dead-letter topic could not be written. The event's offset is not committed: the next member of the group starts at it.
 /// </summary>
-public sealed class KafkaHandlerFailedException : SystemOfRecordException
+public sealed class KafkaHandlerFailedException : KafkaSystemOfRecordException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="eventId">The event the consumer stopped at.</param>

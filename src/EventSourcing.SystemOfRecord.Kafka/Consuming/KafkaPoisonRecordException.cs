@@ -1,7 +1,7 @@
 namespace EventSourcing.SystemOfRecord.Kafka;
 
 /// <summary>The consumer met a record it cannot turn into an event and its policy is <see cref="PoisonRecordPolicy.Stop"/>.</summary>
-public sealed class KafkaPoisonRecordException : Exception
+public sealed class KafkaPoisonRecordException : KafkaSystemOfRecordException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="topic">The record's topic.</param>

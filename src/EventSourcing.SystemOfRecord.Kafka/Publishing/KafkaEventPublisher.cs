@@ -12,9 +12,13 @@ namespace EventSourcing.SystemOfRecord.Kafka;
 /// (<c>UseKafka</c> does); disposing it flushes what is still in flight. After a fatal producer error (the idempotent
 /// producer's sequence or epoch broke) the publishes in flight fail and the next publish starts a new producer.
 /// </summary>
-public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposable, IDisposable
+public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan QueueFullRetryDelay = TimeSpan.FromMilliseconds(5);
+
+    // Room kept under message.max.bytes for what the publisher adds to the event's own key, value and headers: the
+    // CloudEvents attributes, trace context and record framing.
+    private const int RecordOverheadBytes = 2048;
 
     private readonly ProducerConfig _config;
     private readonly object _replaceGate = new();
@@ -47,8 +51,43 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         _contentType = settings.ContentType;
         _flushTimeout = settings.PublishTimeout;
         _config = settings.ToProducerConfig();
+        Limits = new PublishLimits
+        {
+            MaxRecordBytes = (_config.MessageMaxBytes ?? KafkaPublisherOptions.DefaultMessageMaxBytes) - RecordOverheadBytes
+                - System.Text.Encoding.UTF8.GetByteCount(_source) - System.Text.Encoding.UTF8.GetByteCount(_type) - System.Text.Encoding.UTF8.GetByteCount(_contentType ?? ""),
+        };
         _slot = CreateSlot();
         Log.Started(_logger, settings.BootstrapServers!, _slot.Producer.Name);
+    }
+
+    /// <summary>
+    /// The largest record the producer takes (librdkafka's <c>message.max.bytes</c>, 1 000 000 bytes unless
+    /// <see cref="KafkaPublisherOptions.ProducerSettings"/> sets it), less what the publisher adds to each event: an
+    /// append over it is refused before anything is written, rather than stored and never published.
+    /// </summary>
+    public PublishLimits Limits { get; }
+
+    /// <summary>
+    /// Sends the event to its topic and calls <paramref name="callback"/> on librdkafka's delivery thread when every
+    /// in-sync replica acknowledged it or it failed (a <see cref="KafkaPublishException"/>). The publish pipeline's fast path.
+    /// </summary>
+    /// <param name="recordedEvent">The event.</param>
+    /// <param name="callback">Told the outcome, exactly once.</param>
+    /// <param name="state">Handed back to <paramref name="callback"/>.</param>
+    public void Publish(RecordedEvent recordedEvent, IPublishCallback callback, object? state)
+    {
+        ArgumentNullException.ThrowIfNull(recordedEvent);
+        ArgumentNullException.ThrowIfNull(callback);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            callback.OnPublished(state, new ObjectDisposedException(nameof(KafkaEventPublisher)));
+            return;
+        }
+
+        var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
+        var slot = CurrentSlot();
+        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback, state);
+        Produce(recordedEvent, message, delivery, slot);
     }
 
     /// <summary>
@@ -70,23 +109,8 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
 
         var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
         var slot = CurrentSlot();
-        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers));
-        try
-        {
-            slot.Producer.Produce(recordedEvent.Topic, message, delivery.Handler);
-        }
-        catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-        {
-            return ProduceWhenQueueHasRoomAsync(recordedEvent, message, delivery, slot, cancellationToken);
-        }
-        catch (KafkaException ex)
-        {
-            slot.FailedIf(ex.Error);
-            var failure = new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex);
-            delivery.Abandon(failure, ex.Error.Code.ToString());
-            return ValueTask.FromException(failure);
-        }
-
+        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback: null, state: null);
+        Produce(recordedEvent, message, delivery, slot);
         return new ValueTask(cancellationToken.CanBeCanceled ? delivery.Task.WaitAsync(cancellationToken) : delivery.Task);
     }
 
@@ -134,38 +158,51 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         return new ValueTask(Task.Run(Dispose));
     }
 
-    // The producer's queue (queue.buffering.max.messages) is full: back off briefly until it drains.
-    private async ValueTask ProduceWhenQueueHasRoomAsync(RecordedEvent recordedEvent, Message<byte[]?, byte[]> message, Delivery delivery, ProducerSlot slot, CancellationToken cancellationToken)
+    /// <summary>Hands the record to the producer; every failure, now or later, ends up in <paramref name="delivery"/>.</summary>
+    private void Produce(RecordedEvent recordedEvent, Message<byte[]?, byte[]> message, Delivery delivery, ProducerSlot slot)
     {
         try
         {
-            while (true)
+            slot.Producer.Produce(recordedEvent.Topic, message, delivery.Handler);
+        }
+        catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+        {
+            _ = ProduceWhenQueueHasRoomAsync(recordedEvent, message, delivery, slot);
+        }
+        catch (KafkaException ex)
+        {
+            slot.FailedIf(ex.Error);
+            delivery.Abandon(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex), ex.Error.Code.ToString());
+        }
+    }
+
+    // The producer's queue (queue.buffering.max.messages) is full: back off briefly until it drains.
+    private async Task ProduceWhenQueueHasRoomAsync(RecordedEvent recordedEvent, Message<byte[]?, byte[]> message, Delivery delivery, ProducerSlot slot)
+    {
+        while (true)
+        {
+            await Task.Delay(QueueFullRetryDelay).ConfigureAwait(false);
+            if (Volatile.Read(ref _disposed) != 0)
             {
-                await Task.Delay(QueueFullRetryDelay, cancellationToken).ConfigureAwait(false);
-                ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-                try
-                {
-                    slot.Producer.Produce(recordedEvent.Topic, message, delivery.Handler);
-                    break;
-                }
-                catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                }
-                catch (KafkaException ex)
-                {
-                    slot.FailedIf(ex.Error);
-                    throw new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex);
-                }
+                delivery.Abandon(new ObjectDisposedException(nameof(KafkaEventPublisher)), typeof(ObjectDisposedException).FullName!);
+                return;
+            }
+
+            try
+            {
+                slot.Producer.Produce(recordedEvent.Topic, message, delivery.Handler);
+                return;
+            }
+            catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+            }
+            catch (KafkaException ex)
+            {
+                slot.FailedIf(ex.Error);
+                delivery.Abandon(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex), ex.Error.Code.ToString());
+                return;
             }
         }
-        catch (Exception ex)
-        {
-            // Never handed to the producer: no delivery report will end the span.
-            delivery.Abandon(ex, ex is KafkaPublishException kafka ? kafka.ErrorCode.ToString() : ex.GetType().FullName!);
-            throw;
-        }
-
-        await delivery.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private ProducerSlot CreateSlot()
@@ -243,12 +280,15 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
         }
     }
 
-    /// <summary>One record's delivery report, turned into a task; it also ends the record's Producer span, if any.</summary>
-    private sealed class Delivery(RecordedEvent recordedEvent, ProducerSlot slot, Activity? activity)
+    /// <summary>
+    /// One record's delivery report, told to the caller's callback or turned into a task; it also ends the record's
+    /// Producer span, if any.
+    /// </summary>
+    private sealed class Delivery(RecordedEvent recordedEvent, ProducerSlot slot, Activity? activity, IPublishCallback? callback, object? state)
     {
-        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource? _completion = callback is null ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
 
-        public Task Task => _completion.Task;
+        public Task Task => _completion!.Task;
 
         public void Handler(DeliveryReport<byte[]?, byte[]> report)
         {
@@ -270,11 +310,11 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
                     KafkaTracing.Stop(activity);
                 }
 
-                _completion.TrySetResult();
+                Complete(null);
             }
         }
 
-        /// <summary>Ends the span of a record that never reached the producer.</summary>
+        /// <summary>The record never reached the producer (or never will): ends its span and reports the failure.</summary>
         public void Abandon(Exception exception, string errorType)
         {
             if (activity is not null)
@@ -282,6 +322,8 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
                 KafkaTracing.Failed(activity, errorType, exception, exception.Message);
                 KafkaTracing.Stop(activity);
             }
+
+            Complete(exception);
         }
 
         private void Fail(KafkaPublishException exception, ErrorCode code)
@@ -293,7 +335,23 @@ public sealed partial class KafkaEventPublisher : IEventPublisher, IAsyncDisposa
                 KafkaTracing.Stop(activity);
             }
 
-            _completion.TrySetException(exception);
+            Complete(exception);
+        }
+
+        private void Complete(Exception? error)
+        {
+            if (callback is not null)
+            {
+                callback.OnPublished(state, error);
+            }
+            else if (error is null)
+            {
+                _completion!.TrySetResult();
+            }
+            else
+            {
+                _completion!.TrySetException(error);
+            }
         }
     }
 }

@@ -3,8 +3,10 @@ using Confluent.Kafka;
 namespace EventSourcing.SystemOfRecord.Kafka;
 
 /// <summary>Kafka did not acknowledge a record. The message names the Kafka error.</summary>
-public sealed class KafkaPublishException : Exception
+public sealed class KafkaPublishException : KafkaSystemOfRecordException
 {
+    private readonly bool _isTransient;
+
     /// <summary>Creates the exception.</summary>
     /// <param name="eventId">The event that was not acknowledged.</param>
     /// <param name="topic">The topic it was sent to.</param>
@@ -19,7 +21,7 @@ public sealed class KafkaPublishException : Exception
         Topic = topic;
         ErrorCode = error.Code;
         // A fatal error breaks one producer only: the publisher starts a new one, so trying again succeeds.
-        IsTransient = error.IsFatal || IsTransientCode(error.Code);
+        _isTransient = error.IsFatal || IsTransientCode(error.Code);
     }
 
     /// <summary>The event that was not acknowledged.</summary>
@@ -35,7 +37,7 @@ public sealed class KafkaPublishException : Exception
     /// True when trying again later may succeed (brokers down or slow, leadership moving, a fatal producer error the
     /// publisher recovers from with a new producer); false for errors that persist (record too large, not authorized...).
     /// </summary>
-    public bool IsTransient { get; }
+    public override bool IsTransient => _isTransient;
 
     private static bool IsTransientCode(ErrorCode code) => code is
         ErrorCode.Local_MsgTimedOut or ErrorCode.Local_TimedOut or ErrorCode.Local_Transport or ErrorCode.Local_AllBrokersDown

@@ -13,6 +13,9 @@ public sealed class KafkaPublisherOptions
     /// <summary>The default <see cref="Type"/>.</summary>
     public const string DefaultType = "EventSourcing.SystemOfRecord.RecordedEvent";
 
+    /// <summary>librdkafka's default <c>message.max.bytes</c>: the largest record the producer takes unless <see cref="ProducerSettings"/> says otherwise.</summary>
+    internal const int DefaultMessageMaxBytes = 1_000_000;
+
     /// <summary>The default <see cref="PublishTimeout"/>: 30 seconds.</summary>
     public static readonly TimeSpan DefaultPublishTimeout = TimeSpan.FromSeconds(30);
 

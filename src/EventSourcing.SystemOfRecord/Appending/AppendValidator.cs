@@ -63,7 +63,8 @@ internal sealed class AppendValidator(string defaultTopic, int maxMessageBytes, 
             ThrowHelper.ThrowArgument(nameof(message), $"The message is {messageBytes} UTF-8 bytes; the limit (SystemOfRecordOptions.MaxMessageBytes) is {maxMessageBytes}.");
         }
 
-        long recordBytes = messageBytes + (key is null ? 0 : Utf8Length(key, nameof(key)));
+        long recordBytes = messageBytes + (key is null ? 0 : Utf8Length(key, nameof(key)))
+            + (type is null ? 0 : Utf8Length(type, nameof(type))) + (contentType is null ? 0 : Utf8Length(contentType, nameof(contentType)));
         Dictionary<string, string>? copy = null;
         if (headers is { Count: > 0 })
         {
@@ -94,7 +95,7 @@ internal sealed class AppendValidator(string defaultTopic, int maxMessageBytes, 
         {
             ThrowHelper.ThrowArgument(
                 nameof(message),
-                $"The record (key, message and headers) is {recordBytes} UTF-8 bytes; the publisher takes at most {limits.MaxRecordBytes} (its PublishLimits), so it could never be published.");
+                $"The record (key, message, headers and event type) is {recordBytes} UTF-8 bytes; the publisher takes at most {limits.MaxRecordBytes} (its PublishLimits), so it could never be published.");
         }
 
         return new AppendRequest(message, key, topic, copy, type, contentType);

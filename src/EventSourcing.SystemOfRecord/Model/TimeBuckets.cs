@@ -17,14 +17,19 @@ internal static class TimeBuckets
 
         if (remainder > utc.Ticks)
         {
-            ThrowHelper.ThrowArgumentOutOfRange(
-                paramName,
-                utc,
-                $"The bucket holding {utc:O} would start before DateTime.MinValue with a bucket increment of {TimeSpan.FromTicks(incrementTicks)}.");
+            ThrowBeforeMinValue(utc, incrementTicks, paramName);
         }
 
         return new DateTime(utc.Ticks - remainder, DateTimeKind.Utc);
     }
+
+    // Self-contained (no ThrowHelper): the operator's tool links this file.
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowBeforeMinValue(DateTime utc, long incrementTicks, string paramName) =>
+        throw new ArgumentOutOfRangeException(
+            paramName,
+            utc,
+            $"The bucket holding {utc:O} would start before DateTime.MinValue with a bucket increment of {TimeSpan.FromTicks(incrementTicks)}.");
 
     /// <summary>The bucket after <paramref name="bucket"/>, or <see langword="null"/> when it would start after <see cref="DateTime.MaxValue"/>.</summary>
     public static DateTime? Next(DateTime bucket, long incrementTicks) =>

@@ -22,6 +22,7 @@ public sealed class PythonDriverCheckTests
     private static readonly DateTime WriteBucket = new(2024, 3, 1, 12, 0, 15, DateTimeKind.Utc);
 
     [Test]
+    [Category("Slow")] // starts a Python process
     [CancelAfter(120_000)]
     public async Task PythonDriver_ReadsWritesAndPages_AgreesWithStore(CancellationToken cancellationToken)
     {

@@ -10,6 +10,7 @@ namespace EventSourcing.SystemOfRecord.Kafka.Tests.Guarantees;
 /// idempotent consumer applies each exactly once.
 /// </summary>
 [TestFixture]
+[Category("Slow")] // a SIGKILLed child process, and a 30 s outage of every broker
 public sealed class PublishRecoveryGuaranteeTests : GuaranteeFixture
 {
 
