@@ -21,6 +21,9 @@ internal static class CassandraDiagnostics
     public static readonly Counter<long> Retries =
         Meter.CreateCounter<long>("sor.cassandra.retries", "{retry}", "Statements retried after a transient error.");
 
+    public static readonly Counter<long> SpeculativeExecutions =
+        Meter.CreateCounter<long>("sor.cassandra.speculative_executions", "{execution}", "Reads sent to a second node because the first had not answered in time.");
+
     public static readonly Counter<long> IndeterminateAppends =
         Meter.CreateCounter<long>("sor.cassandra.indeterminate_appends", "{event}", "Appends that failed after the write may have been applied (IndeterminateAppendException).");
 

@@ -81,6 +81,19 @@ internal static class Program
             await TryAsync(Replay.ToKafka, "SystemOfRecord + KafkaEventPublisher", async () => Add(await replay.OursToKafkaAsync(cluster, settings.KafkaReplayEvents)));
         }
 
+        if (settings.Runs("cassandra"))
+        {
+            foreach (var compression in new[] { Cassandra.CassandraCompression.None, Cassandra.CassandraCompression.Lz4 })
+            {
+                await TryAsync(CassandraClient.Append, compression.ToString(), async () => Add(await MedianAsync(settings, () => CassandraClient.AppendAsync(settings, compression))));
+            }
+
+            foreach (var compression in new[] { Cassandra.CassandraCompression.None, Cassandra.CassandraCompression.Lz4 })
+            {
+                await TryAsync(CassandraClient.Read, compression.ToString(), async () => Add(await MedianAsync(settings, () => CassandraClient.ReadAsync(settings, compression))));
+            }
+        }
+
         var ordered = Results.OrderBy(r => ScenarioOrder(r.Scenario)).ThenBy(r => r.Role switch { Role.Ours => 0, Role.Raw => 1, _ => 2 }).ToList();
         var info = new RunInfo(
             "dotnet run -c Release --project tests/EventSourcing.SystemOfRecord.Benchmarks -- " + string.Join(' ', WithoutValues(args, "--out", "--load-note")),
@@ -100,7 +113,9 @@ internal static class Program
         KafkaAppend.Name => 1,
         Replay.ToMemory => 2,
         Replay.ToKafka => 3,
-        _ => 4,
+        CassandraClient.Append => 4,
+        CassandraClient.Read => 5,
+        _ => 6,
     };
 
     private static void Add(Result result)

@@ -3,7 +3,7 @@ using System.Net.Security;
 namespace EventSourcing.SystemOfRecord.Cassandra.Client;
 
 /// <summary>What the client needs to reach and use a cluster; built from the store options.</summary>
-internal sealed class CqlClientSettings
+internal sealed record CqlClientSettings
 {
     // The one piece of state: the client's connections share their settings, so this makes a warning once per client.
     private int _plainTextCredentialsSeen;
@@ -32,6 +32,20 @@ internal sealed class CqlClientSettings
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
     public TimeSpan SchemaAgreementTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The data center whose nodes coordinate requests; null lets a single-DC cluster's one DC be it.</summary>
+    public string? LocalDataCenter { get; init; }
+
+    /// <summary>Whether requests not at a LOCAL_* consistency may go to other data centers when no local node answers.</summary>
+    public bool AllowRemoteDataCenters { get; init; }
+
+    public CassandraCompression Compression { get; init; }
+
+    /// <summary>After this long without an answer, an idempotent read is also sent to the next node of its plan; null for never.</summary>
+    public TimeSpan? SpeculativeExecutionDelay { get; init; }
+
+    /// <summary>How often the control connection re-reads the ring, besides on server events.</summary>
+    public TimeSpan TopologyRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The largest response frame body accepted; a larger one fails its request for good and closes the connection.</summary>
     public int MaxFrameBodyBytes { get; init; } = Protocol.CqlFrameHeader.MaxBodyLength;

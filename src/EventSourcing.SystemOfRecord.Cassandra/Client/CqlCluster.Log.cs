@@ -21,6 +21,9 @@ internal sealed partial class CqlCluster
         [LoggerMessage(115, LogLevel.Warning, "The Cassandra nodes reported {Versions} schema versions for {Timeout}; going on without schema agreement.")]
         public static partial void NoSchemaAgreement(ILogger logger, int versions, TimeSpan timeout);
 
+        [LoggerMessage(171, LogLevel.Debug, "A Cassandra read had no answer after {Delay}; sent it to the next node too (speculative execution).")]
+        public static partial void Speculating(ILogger logger, TimeSpan delay);
+
         [LoggerMessage(116, LogLevel.Warning, "Closing the connection to Cassandra node {Endpoint} failed; the other nodes are closed anyway.")]
         public static partial void HostDisposeFailed(ILogger logger, Exception exception, string endpoint);
     }

@@ -9,19 +9,21 @@ using Polly.Retry;
 namespace EventSourcing.SystemOfRecord.Cassandra.Client;
 
 /// <summary>
-/// The client's entry point: a set of nodes from the contact points, round-robin over the live ones with failover,
-/// a prepared-statement cache with re-prepare on UNPREPARED, paging, and a Polly pipeline that retries transient
-/// errors of idempotent statements.
+/// The client's entry point: the nodes discovered from the contact points and followed by a control connection
+/// (<see cref="CqlControlConnection"/>), query plans that keep to the local data center and start at the partition's
+/// replicas (<see cref="CqlLoadBalancer"/>) with failover along the plan, optional speculative reads, a
+/// prepared-statement cache with re-prepare on UNPREPARED, paging, and a Polly pipeline that retries transient errors
+/// of idempotent statements.
 /// </summary>
 internal sealed partial class CqlCluster : IAsyncDisposable
 {
     private readonly CqlClientSettings _settings;
     private readonly ILogger _logger;
-    private readonly CqlHost[] _hosts;
+    private readonly CqlTopology _topology;
+    private readonly CqlLoadBalancer _balancer;
+    private readonly CqlControlConnection _control;
     private readonly ConcurrentDictionary<string, PreparedResult> _prepared = new(StringComparer.Ordinal);
     private readonly ResiliencePipeline _retry;
-    private (long Token, CqlHost Host)[] _ring = [];
-    private int _next = -1;
     private int _disposed;
 
     public CqlCluster(CqlClientSettings settings, ILogger logger)
@@ -34,15 +36,14 @@ internal sealed partial class CqlCluster : IAsyncDisposable
 
         _settings = settings;
         _logger = logger;
-        _hosts = settings.ContactPoints.Select(point =>
+        var contactPoints = settings.ContactPoints.Select(point =>
         {
             var (address, port) = TryParseContactPoint(point, settings.Port) ?? throw new ArgumentException($"'{point}' is not a contact point (host or host:port).", nameof(settings));
             return new CqlHost(address, port, settings, logger);
         }).ToArray();
-        foreach (var host in _hosts)
-        {
-            host.TokensLoaded += RebuildRing;
-        }
+        _topology = new CqlTopology(contactPoints, settings, logger);
+        _balancer = new CqlLoadBalancer(settings);
+        _control = new CqlControlConnection(settings, _topology, _balancer.IsInLocalDataCenter, logger);
 
         _retry = settings.MaxRetries == 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder { TimeProvider = settings.TimeProvider }
             .AddRetry(new RetryStrategyOptions
@@ -62,7 +63,8 @@ internal sealed partial class CqlCluster : IAsyncDisposable
             .Build();
     }
 
-    public IReadOnlyList<CqlHost> Hosts => _hosts;
+    /// <summary>The known nodes: the contact points until discovery, then the whole ring.</summary>
+    public IReadOnlyList<CqlHost> Hosts => _topology.Hosts;
 
     /// <summary>Runs a statement; transient errors of idempotent statements are retried (on the next node of the plan).</summary>
     public Task<ResultResponse> ExecuteAsync(CqlStatement statement, CancellationToken cancellationToken = default) =>
@@ -129,12 +131,12 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         var attempts = new CqlAttempts();
         if (!statements.All(s => s.IsIdempotent))
         {
-            await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, cancellationToken), attempts, cancellationToken, RoutingToken(statements[0])).ConfigureAwait(false);
+            await ExecuteBatchOnceAsync(statements, type, attempts, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         await _retry.ExecuteAsync(
-            async token => await RunOnFirstReachableAsync(c => ExecuteBatchOnConnectionAsync(c, statements, type, token), attempts, token, RoutingToken(statements[0])).ConfigureAwait(false),
+            async token => await ExecuteBatchOnceAsync(statements, type, attempts, token).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -186,8 +188,10 @@ internal sealed partial class CqlCluster : IAsyncDisposable
             return;
         }
 
+        await _control.DisposeAsync().ConfigureAwait(false);
+
         // Best effort: one host that fails to close must not keep the others open.
-        foreach (var host in _hosts)
+        foreach (var host in _topology.Hosts)
         {
             try
             {
@@ -201,19 +205,33 @@ internal sealed partial class CqlCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// One attempt: the first node of the plan that accepts a connection runs the statement. Nodes that cannot be
-    /// connected to, or whose handshake is garbage, are marked down and the next is tried (nothing was sent to them).
-    /// A node whose connection fails while it runs the statement (broken, timed out, stalled) goes to the end of the
-    /// plan of the retries of this call, so that they fail over to another node.
+    /// One attempt: the first node of the plan that accepts a connection runs the statement (an idempotent read may
+    /// also go to the next one, see <see cref="RunSpeculativelyAsync"/>). Nodes that cannot be connected to, or whose
+    /// handshake is garbage, are marked down and the next is tried (nothing was sent to them). A node whose connection
+    /// fails while it runs the statement (broken, timed out, stalled) goes to the end of the plan of the retries of
+    /// this call, so that they fail over to another node.
     /// </summary>
-    private Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CqlAttempts attempts, CancellationToken cancellationToken) =>
-        RunOnFirstReachableAsync(connection => ExecuteOnConnectionAsync(connection, statement, pagingState, cancellationToken), attempts, cancellationToken, RoutingToken(statement));
+    private async Task<ResultResponse> ExecuteOnceAsync(CqlStatement statement, byte[]? pagingState, CqlAttempts attempts, CancellationToken cancellationToken)
+    {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        var plan = Plan(statement, attempts);
+        Task<ResultResponse> Run(CqlConnection connection, CancellationToken token) => ExecuteOnConnectionAsync(connection, statement, pagingState, token);
+        return SpeculationDelay(statement) is { } delay
+            ? await RunSpeculativelyAsync(Run, plan, attempts, delay, cancellationToken).ConfigureAwait(false)
+            : await RunOnFirstReachableAsync(Run, plan, attempts, cancellationToken).ConfigureAwait(false);
+    }
 
-    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, Task<ResultResponse>> run, CqlAttempts attempts, CancellationToken cancellationToken, long? routingToken = null)
+    private async Task<ResultResponse> ExecuteBatchOnceAsync(IReadOnlyList<CqlStatement> statements, CqlBatchType type, CqlAttempts attempts, CancellationToken cancellationToken)
+    {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        return await RunOnFirstReachableAsync((c, token) => ExecuteBatchOnConnectionAsync(c, statements, type, token), Plan(statements[0], attempts), attempts, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ResultResponse> RunOnFirstReachableAsync(Func<CqlConnection, CancellationToken, Task<ResultResponse>> run, CqlQueryPlan plan, CqlAttempts attempts, CancellationToken cancellationToken)
     {
         List<string>? failures = null;
         Exception? lastError = null;
-        foreach (var host in attempts.FailedLast(QueryPlan(routingToken)))
+        while (plan.TryNext(out var host))
         {
             CqlConnection connection;
             try
@@ -239,7 +257,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
 
             try
             {
-                return await run(connection).ConfigureAwait(false);
+                return await run(connection, cancellationToken).ConfigureAwait(false);
             }
             catch (CassandraException ex)
             {
@@ -249,7 +267,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         }
 
         throw new CassandraConnectionException(
-            $"No Cassandra node could be reached ({string.Join("; ", failures ?? ["no contact points"])}).", lastError);
+            $"No Cassandra node could be reached ({string.Join("; ", failures ?? [NoNodeReason()])}).", lastError);
     }
 
     private async Task<ResultResponse> ExecuteOnConnectionAsync(CqlConnection connection, CqlStatement statement, byte[]? pagingState, CancellationToken cancellationToken)
@@ -333,14 +351,25 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         statement.Timestamp);
 
     /// <summary>
-    /// The Murmur3 token of a prepared statement's partition key, when the statement was prepared before (its
-    /// partition key indexes are known) and every partition key value is bound; otherwise null.
+    /// The nodes to try for a statement, its partition's replicas first when its routing is known, and the nodes that
+    /// failed earlier attempts of the same call last.
     /// </summary>
-    private long? RoutingToken(CqlStatement statement)
+    private CqlQueryPlan Plan(CqlStatement statement, CqlAttempts attempts)
+    {
+        var (keyspace, token) = Routing(statement);
+        var plan = _balancer.Plan(_topology, keyspace, token, statement.Consistency, statement.SerialConsistency);
+        return new CqlQueryPlan(attempts.FailedLast(plan.Hosts).ToList());
+    }
+
+    /// <summary>
+    /// The keyspace and Murmur3 token of a prepared statement's partition key, when the statement was prepared before
+    /// (its partition key indexes are known) and every partition key value is bound; otherwise nulls.
+    /// </summary>
+    private (string? Keyspace, long? Token) Routing(CqlStatement statement)
     {
         if (!statement.Prepare || !_prepared.TryGetValue(statement.Cql, out var prepared) || prepared.PartitionKeyIndexes.Count == 0)
         {
-            return null;
+            return (null, null);
         }
 
         var components = new List<byte[]>(prepared.PartitionKeyIndexes.Count);
@@ -348,7 +377,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
         {
             if (index >= statement.Values.Count || statement.Values[index] is null or CqlUnset)
             {
-                return null;
+                return (null, null);
             }
 
             var buffer = new CqlWriteBuffer(32);
@@ -356,87 +385,8 @@ internal sealed partial class CqlCluster : IAsyncDisposable
             components.Add(buffer.WrittenSpan[4..].ToArray());
         }
 
-        return Murmur3Token.Compute(Murmur3Token.RoutingKey(components));
-    }
-
-    /// <summary>The node owning a token: the first ring token at or after it, wrapping around.</summary>
-    private CqlHost? Owner(long token)
-    {
-        var ring = Volatile.Read(ref _ring);
-        if (ring.Length == 0)
-        {
-            return null;
-        }
-
-        int low = 0, high = ring.Length;
-        while (low < high)
-        {
-            var middle = (low + high) / 2;
-            if (ring[middle].Token < token)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return ring[low == ring.Length ? 0 : low].Host;
-    }
-
-    private void RebuildRing()
-    {
-        var ring = _hosts
-            .Where(h => h.Tokens is not null)
-            .SelectMany(h => h.Tokens!.Select(t => (Token: t, Host: h)))
-            .OrderBy(entry => entry.Token)
-            .ToArray();
-        Volatile.Write(ref _ring, ring);
-    }
-
-    /// <summary>
-    /// The nodes to try: the token's owner first when known and available (token-aware routing), then the others in
-    /// round-robin order starting one further each call, available ones first, then those still down.
-    /// </summary>
-    private IEnumerable<CqlHost> QueryPlan(long? routingToken)
-    {
-        var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)_hosts.Length);
-        var now = _settings.TimeProvider.GetUtcNow().UtcTicks;
-        var owner = routingToken is { } token ? Owner(token) : null;
-        var ownerFirst = owner is not null && owner.IsAvailable(now);
-        if (ownerFirst)
-        {
-            yield return owner!;
-        }
-
-        List<CqlHost>? later = null;
-        for (var i = 0; i < _hosts.Length; i++)
-        {
-            var host = _hosts[(start + i) % _hosts.Length];
-            if (ownerFirst && host == owner)
-            {
-                continue;
-            }
-
-            if (host.IsAvailable(now))
-            {
-                yield return host;
-            }
-            else
-            {
-                (later ??= []).Add(host);
-            }
-        }
-
-        // When every node is down, try them anyway, soonest due first, rather than fail without trying.
-        if (later is not null)
-        {
-            foreach (var host in later.OrderBy(h => h.DownUntil))
-            {
-                yield return host;
-            }
-        }
+        var keyspace = prepared.Variables.Count > 0 ? prepared.Variables[0].Keyspace : null;
+        return (keyspace, Murmur3Token.Compute(Murmur3Token.RoutingKey(components)));
     }
 
     /// <summary>Reads "host", "host:port", "v6 address" or "[v6 address]:port"; null when it is none of them.</summary>

@@ -105,9 +105,14 @@ internal sealed partial class CqlConnection
 
     private void Dispatch(CqlFrameHeader header, ReadOnlySpan<byte> body)
     {
+        if (Decompressed(ref header, body) is { } plain)
+        {
+            body = plain;
+        }
+
         if (header.Stream < 0)
         {
-            // Server-pushed EVENT frames (stream -1): this client does not register for any, so none are expected.
+            OnServerPush(header, body);
             return;
         }
 

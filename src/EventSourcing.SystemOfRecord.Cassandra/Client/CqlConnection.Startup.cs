@@ -69,12 +69,13 @@ internal sealed partial class CqlConnection
     private async Task StartupAsync(CqlClientSettings settings, CancellationToken cancellationToken)
     {
         var timeout = settings.ConnectTimeout;
-        if (await SendAsync(OptionsRequest.Instance, null, timeout, cancellationToken).ConfigureAwait(false) is not SupportedResponse)
+        if (await SendAsync(OptionsRequest.Instance, null, timeout, cancellationToken).ConfigureAwait(false) is not SupportedResponse supported)
         {
             throw new CassandraProtocolException($"{Endpoint} did not answer OPTIONS with SUPPORTED.");
         }
 
-        var response = await SendAsync(new StartupRequest(StartupOptions), null, timeout, cancellationToken).ConfigureAwait(false);
+        var response = await SendAsync(new StartupRequest(NegotiateStartup(supported, settings)), null, timeout, cancellationToken).ConfigureAwait(false);
+        StartCompressing();
         switch (response)
         {
             case ReadyResponse:

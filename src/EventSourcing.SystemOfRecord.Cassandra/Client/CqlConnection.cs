@@ -91,7 +91,7 @@ internal sealed partial class CqlConnection : IAsyncDisposable
         else
         {
             frame.SetStream(stream);
-            sent = await WriteFrameAsync(frame, request.Opcode, timeout, deadline.Token).ConfigureAwait(false);
+            sent = await WriteFrameAsync(Outgoing(frame), request.Opcode, timeout, deadline.Token).ConfigureAwait(false);
             if (sent == WriteOutcome.NotSent)
             {
                 // Nothing was sent: the write lock stayed taken (by a write that breaks the connection when it times out).

@@ -1,5 +1,3 @@
-using System.Globalization;
-using EventSourcing.SystemOfRecord.Cassandra.Protocol.Messages;
 using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.SystemOfRecord.Cassandra.Client;
@@ -14,14 +12,17 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
     private Task<CqlConnection>? _connection;
     private int _failures;
     private long _downUntilTicks;
-
-    /// <summary>Raised when the node's tokens were read (after each new connection).</summary>
-    public event Action? TokensLoaded;
+    private bool _removed;
 
     public string Address { get; } = address;
 
-    /// <summary>The node's tokens on the Murmur3 ring, from system.local; null until known.</summary>
-    public long[]? Tokens { get; private set; }
+    /// <summary>Where the node is in the ring (data center, rack, tokens, host id), from system.local / system.peers; null until discovered.</summary>
+    public CqlNodeInfo? Node { get; private set; }
+
+    /// <summary>The node's tokens on the Murmur3 ring; null until known.</summary>
+    public long[]? Tokens => Node?.Tokens;
+
+    public string? DataCenter => Node?.DataCenter;
 
     public int Port { get; } = port;
 
@@ -40,6 +41,11 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
     {
         lock (_gate)
         {
+            if (_removed)
+            {
+                return Task.FromException<CqlConnection>(new CassandraConnectionException($"Cassandra node {Endpoint} left the cluster."));
+            }
+
             var current = _connection;
             if (current is null || current.IsFaulted || current.IsCanceled || (current.IsCompletedSuccessfully && current.Result.IsBroken))
             {
@@ -68,11 +74,15 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
     /// <summary>Puts the node back in query plans; returns whether it was down.</summary>
     public bool MarkUp() => Interlocked.Exchange(ref _failures, 0) > 0;
 
+    /// <summary>Records what discovery read about the node.</summary>
+    public void Describe(CqlNodeInfo node) => Node = node;
+
     public async ValueTask DisposeAsync()
     {
         Task<CqlConnection>? connection;
         lock (_gate)
         {
+            _removed = true;
             connection = _connection;
             _connection = null;
         }
@@ -108,26 +118,6 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
                 MarkDown();
             }
         };
-        _ = LoadTokensAsync(connection);
         return connection;
-    }
-
-    // In the background, so a slow system table never delays a request: until the tokens are known, requests go round-robin.
-    private async Task LoadTokensAsync(CqlConnection connection)
-    {
-        try
-        {
-            var query = new QueryRequest("SELECT tokens FROM system.local WHERE key='local'", new CqlQueryParameters(CassandraConsistency.One));
-            var response = await connection.SendAsync(query, null, settings.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
-            if (response is RowsResult { Rows.Count: > 0 } rows && rows.Rows[0]["tokens"] is List<object?> tokens)
-            {
-                Tokens = tokens.OfType<string>().Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray();
-                TokensLoaded?.Invoke();
-            }
-        }
-        catch (Exception ex) when (ex is CassandraException or FormatException or OverflowException)
-        {
-            // Not a Murmur3 cluster, or no system.local: this node is reached round-robin only.
-        }
     }
 }

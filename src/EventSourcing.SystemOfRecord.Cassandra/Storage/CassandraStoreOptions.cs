@@ -5,7 +5,10 @@ namespace EventSourcing.SystemOfRecord.Cassandra;
 /// <summary>Where and how the Cassandra store keeps the system of record.</summary>
 public sealed class CassandraStoreOptions
 {
-    /// <summary>The nodes to connect to, as <c>host</c> or <c>host:port</c>; requests go round-robin over the live ones.</summary>
+    /// <summary>
+    /// The nodes to connect to first, as <c>host</c> or <c>host:port</c>. The rest of the cluster is discovered from
+    /// them (<c>system.peers</c>) and followed as it changes, so a few nodes of the local data center are enough.
+    /// </summary>
     /// <value>The default is <c>127.0.0.1</c>.</value>
     public IList<string> ContactPoints { get; set; } = ["127.0.0.1"];
 
@@ -38,6 +41,38 @@ public sealed class CassandraStoreOptions
     /// </summary>
     /// <value>The default is <see langword="null"/>.</value>
     public SslClientAuthenticationOptions? Tls { get; set; }
+
+    /// <summary>
+    /// The data center this application runs in: its nodes coordinate every request, and the partition's replicas
+    /// there are tried first. Required when the cluster spans more than one data center (the store refuses to start
+    /// otherwise, naming the data centers it saw); with one data center, that one is used.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? LocalDataCenter { get; set; }
+
+    /// <summary>
+    /// Whether a request may go to a node of another data center when no node of <see cref="LocalDataCenter"/> can be
+    /// reached. Never for <see cref="CassandraConsistency.LocalOne"/>, <see cref="CassandraConsistency.LocalQuorum"/>
+    /// or <see cref="CassandraConsistency.LocalSerial"/>: those count replicas in the coordinator's data center, so a
+    /// remote coordinator would answer for the wrong one.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool AllowRemoteDataCenters { get; set; }
+
+    /// <summary>Frame compression, used when the node offers it.</summary>
+    /// <value>The default is <see cref="CassandraCompression.None"/>: on a fast network LZ4 costs appends more CPU than it saves time.</value>
+    public CassandraCompression Compression { get; set; } = CassandraCompression.None;
+
+    /// <summary>
+    /// After this long without an answer, a read is also sent to the next node of its plan, and the first answer wins
+    /// (every read of the store is idempotent). <see langword="null"/> turns speculative execution off.
+    /// </summary>
+    /// <value>The default is <see langword="null"/> (off).</value>
+    public TimeSpan? SpeculativeExecutionDelay { get; set; }
+
+    /// <summary>How often the ring (nodes, data centers, tokens, keyspace replication) is read again, besides on the server's events.</summary>
+    /// <value>The default is 1 minute.</value>
+    public TimeSpan TopologyRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The consistency level of every read and write.</summary>
     /// <value>The default is <see cref="CassandraConsistency.LocalQuorum"/>.</value>
@@ -113,6 +148,11 @@ public sealed class CassandraStoreOptions
         RequestTimeout = RequestTimeout,
         MaxRetries = MaxRetries,
         RetryDelay = RetryDelay,
+        LocalDataCenter = LocalDataCenter,
+        AllowRemoteDataCenters = AllowRemoteDataCenters,
+        Compression = Compression,
+        SpeculativeExecutionDelay = SpeculativeExecutionDelay,
+        TopologyRefreshInterval = TopologyRefreshInterval,
         TimeProvider = timeProvider,
     };
 }

@@ -115,6 +115,26 @@ internal sealed partial class CassandraStoreOptionsValidator : IValidateOptions<
             errors.Add($"CassandraStoreOptions.SerialConsistency must be Serial or LocalSerial; got {options.SerialConsistency}.");
         }
 
+        if (options.LocalDataCenter is { } dataCenter && string.IsNullOrWhiteSpace(dataCenter))
+        {
+            errors.Add("CassandraStoreOptions.LocalDataCenter must name a data center, or be null.");
+        }
+
+        if (!Enum.IsDefined(options.Compression))
+        {
+            errors.Add($"CassandraStoreOptions.Compression must be None or Lz4; got {options.Compression}.");
+        }
+
+        if (options.SpeculativeExecutionDelay is { } delay && delay <= TimeSpan.Zero)
+        {
+            errors.Add($"CassandraStoreOptions.SpeculativeExecutionDelay must be positive, or null to turn it off; got {delay}.");
+        }
+
+        if (options.TopologyRefreshInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"CassandraStoreOptions.TopologyRefreshInterval must be positive; got {options.TopologyRefreshInterval}.");
+        }
+
         return errors;
     }
 

@@ -54,7 +54,7 @@ public sealed class CqlTlsTests
         var warnings = logger.Entries.Where(e => e.EventId.Id == 104).ToList();
         Assert.Multiple(() =>
         {
-            Assert.That(nodes.Nodes.Select(n => n.RequestCount("AuthResponse")), Has.All.EqualTo(1), "both nodes authenticated");
+            Assert.That(nodes.Nodes.Select(n => n.RequestCount("AuthResponse") - n.RequestCount("Register")), Has.All.EqualTo(1), "both nodes authenticated a request connection (the control connection aside)");
             Assert.That(warnings, Has.Count.EqualTo(1));
             Assert.That(warnings[0].Level, Is.EqualTo(LogLevel.Warning));
             Assert.That(warnings[0].Message, Does.Contain("plain text").And.Not.Contain("s3cret-pw"));
@@ -75,7 +75,7 @@ public sealed class CqlTlsTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(server.RequestCount("AuthResponse"), Is.EqualTo(1));
+            Assert.That(server.RequestCount("AuthResponse") - server.RequestCount("Register"), Is.EqualTo(1));
             Assert.That(logger.Entries.Where(e => e.EventId.Id == 104), Is.Empty);
         });
     }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
+using EventSourcing.SystemOfRecord.Cassandra.Client;
+using Microsoft.Extensions.Logging.Abstractions;
 using EventSourcing.SystemOfRecord.Cassandra.Tests.Support;
 using Microsoft.Extensions.Options;
 
@@ -8,8 +10,9 @@ namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Interop;
 /// <summary>
 /// Holds the test server, and through it the client, to an independent reading of the protocol: the DataStax
 /// Python driver (Debian package python3-cassandra) reads what the .NET store wrote, writes with PREPARE/EXECUTE,
-/// and pages; the .NET store then reads what the driver wrote. Skipped (reported) when the driver is missing,
-/// failed instead when SOR_REQUIRE_ALL_CHECKS=1.
+/// and pages; the .NET store then reads what the driver wrote. A second check runs the driver against a two-DC test
+/// cluster with lz4 compression and pushed events. Skipped (reported) when the driver is missing, failed instead when
+/// SOR_REQUIRE_ALL_CHECKS=1.
 /// </summary>
 public sealed class PythonDriverCheckTests
 {
@@ -93,7 +96,88 @@ public sealed class PythonDriverCheckTests
         });
     }
 
-    private static async Task RequireDriverAsync()
+    [TestCase(false, TestName = "PythonDriver_TwoDataCenterClusterWithLz4AndEvents_DiscoversRoutesLocallyAndFollowsTheRing(an address per node)")]
+    [TestCase(true, TestName = "PythonDriver_TwoDataCenterClusterWithLz4AndEvents_DiscoversRoutesLocallyAndFollowsTheRing(a port per node, peers_v2)")]
+    [CancelAfter(120_000)]
+    public async Task PythonDriver_TwoDataCenterClusterWithLz4AndEvents_DiscoversRoutesLocallyAndFollowsTheRing(bool distinctPorts, CancellationToken cancellationToken)
+    {
+        await RequireDriverAsync(lz4: true);
+        await using var nodes = await CqlTestCluster.StartAsync([("dc1", "r1"), ("dc1", "r2"), ("dc1", "r1"), ("dc2", "r1"), ("dc2", "r1")], distinctPorts: distinctPorts);
+        await using (var client = new CqlCluster(new CqlClientSettings { ContactPoints = [nodes.Nodes[0].ContactPoint], LocalDataCenter = "dc1" }, NullLogger.Instance))
+        {
+            await client.ExecuteAsync(new CqlStatement("CREATE KEYSPACE IF NOT EXISTS pycluster WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': '2', 'dc2': '1'}", [], CassandraConsistency.LocalQuorum, Prepare: false), cancellationToken);
+            await client.ExecuteAsync(new CqlStatement("CREATE TABLE IF NOT EXISTS pycluster.kv (k text, n int, v text, PRIMARY KEY ((k), n))", [], CassandraConsistency.LocalQuorum, Prepare: false), cancellationToken);
+        }
+
+        var script = Path.Combine(TestContext.CurrentContext.TestDirectory, "Support", "python_driver_cluster_check.py");
+        var start = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { script, "127.0.0.1", nodes.Nodes[0].Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "pycluster", "dc1" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["PYTHONIOENCODING"] = "utf-8";
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            var first = await process.StandardOutput.ReadLineAsync(cancellationToken)
+                ?? throw new AssertionException($"The Python driver check failed:\n{await error}");
+            using var before = JsonDocument.Parse(first);
+            var hosts = before.RootElement.GetProperty("hosts").EnumerateArray()
+                .Select(h => (h.GetProperty("endpoint").GetString(), h.GetProperty("dc").GetString(), h.GetProperty("rack").GetString()))
+                .ToList();
+            var owners = before.RootElement.GetProperty("owners").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+            var coordinators = before.RootElement.GetProperty("coordinators").EnumerateArray().Select(c => c.GetString()).ToList();
+            Assert.Multiple(() =>
+            {
+                Assert.That(before.RootElement.GetProperty("protocol_version").GetInt32(), Is.EqualTo(4));
+                Assert.That(before.RootElement.GetProperty("compression").GetString(), Is.EqualTo("lz4"));
+                Assert.That(hosts, Is.EquivalentTo(nodes.Nodes.Select(n => (n.ContactPoint, n.Node.DataCenter, n.Node.Rack))), "every node found, on its own address and port, with its data center and rack");
+                Assert.That(owners, Is.EquivalentTo(nodes.Nodes.ToDictionary(n => n.Node.Token.ToString(System.Globalization.CultureInfo.InvariantCulture), n => n.ContactPoint)), "tokens from system.local and system.peers_v2");
+                Assert.That(coordinators, Has.Count.EqualTo(30).And.All.AnyOf(nodes.In("dc1").Select(n => (object)n.ContactPoint).ToArray()), "LOCAL_QUORUM writes coordinated in dc1");
+                Assert.That(before.RootElement.GetProperty("read_back").GetInt32(), Is.EqualTo(30), "rows intact through lz4 both ways");
+                Assert.That(nodes.In("dc2").Sum(n => n.Statements), Is.Zero);
+                Assert.That(nodes.Nodes.Sum(n => n.CompressedFramesReceived), Is.GreaterThanOrEqualTo(60));
+            });
+
+            // The ring changes: a node joins dc1, dc2's second node is announced down (it keeps running), dc1's third node leaves.
+            var joined = await nodes.AddNodeAsync("dc1", "r2");
+            await nodes.AnnounceAsync(4, up: false);
+            var leaving = nodes.Nodes[2].ContactPoint;
+            await nodes.RemoveNodeAsync(2);
+            await process.StandardInput.WriteLineAsync(JsonSerializer.Serialize(new object[]
+            {
+                new { endpoint = joined.ContactPoint, present = true, up = true },
+                new { endpoint = nodes.Nodes[4].ContactPoint, present = true, up = false },
+                new { endpoint = leaving, present = false, up = false },
+            }));
+            await process.StandardInput.FlushAsync(cancellationToken);
+
+            var second = await process.StandardOutput.ReadLineAsync(cancellationToken)
+                ?? throw new AssertionException($"The Python driver check failed:\n{await error}");
+            using var after = JsonDocument.Parse(second);
+            var view = after.RootElement.GetProperty("hosts").EnumerateArray()
+                .ToDictionary(h => h.GetProperty("endpoint").GetString()!, h => (Dc: h.GetProperty("dc").GetString(), Up: h.GetProperty("up").GetBoolean()));
+            Assert.Multiple(() =>
+            {
+                Assert.That(view.GetValueOrDefault(joined.ContactPoint), Is.EqualTo(("dc1", true)), "NEW_NODE: the driver read the ring again and found the node");
+                Assert.That(view.GetValueOrDefault(nodes.Nodes[4].ContactPoint).Up, Is.False, "STATUS_CHANGE DOWN marked the remote node down");
+                Assert.That(view.Keys, Does.Not.Contain(leaving), "REMOVED_NODE dropped the node");
+            });
+            await process.WaitForExitAsync(cancellationToken);
+            Assert.That(process.ExitCode, Is.Zero, await error);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static async Task RequireDriverAsync(bool lz4 = false)
     {
         string? missing = null;
         if (!File.Exists(Python))
@@ -106,6 +190,10 @@ public sealed class PythonDriverCheckTests
             if (exitCode != 0)
             {
                 missing = $"the DataStax Python driver is not installed (apt-get install python3-cassandra): {error.Trim()}";
+            }
+            else if (lz4 && (await RunAsync(["-c", "import lz4.block"], CancellationToken.None)).ExitCode != 0)
+            {
+                missing = "python3-lz4 is not installed (apt-get install python3-lz4), so the driver cannot compress";
             }
         }
 

@@ -46,7 +46,7 @@ public sealed class CassandraEventStorePagingTests
         {
             Assert.That(read, Is.EqualTo(count));
             Assert.That(inOrder, Is.True);
-            Assert.That(server.RequestCount("Startup"), Is.EqualTo(1), "no page came back over the frame limit");
+            Assert.That(server.RequestCount("Startup") - server.RequestCount("Register"), Is.EqualTo(1), "no page came back over the frame limit (the control connection aside)");
             Assert.That(server.RequestCount("Execute"), Is.GreaterThan(count * 1024L * 1024 / (17 * 1024 * 1024)), "pages of about 16 MiB, not 5000 rows");
         });
     }

@@ -64,6 +64,20 @@ public sealed class CassandraEventStoreTests
     }
 
     [Test]
+    public void Constructor_BadClusterSettings_OneMessageNamesEach()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Store(["127.0.0.1"], o =>
+        {
+            o.LocalDataCenter = " ";
+            o.Compression = (CassandraCompression)7;
+            o.SpeculativeExecutionDelay = TimeSpan.Zero;
+            o.TopologyRefreshInterval = TimeSpan.FromSeconds(-1);
+        }));
+
+        Assert.That(ex!.Message, Does.Contain("LocalDataCenter").And.Contain("Compression").And.Contain("SpeculativeExecutionDelay").And.Contain("TopologyRefreshInterval"));
+    }
+
+    [Test]
     public void Constructor_SeveralBadSettings_OneMessageNamesEach()
     {
         var ex = Assert.Throws<OptionsValidationException>(() => Store(["127.0.0.1"], o =>

@@ -12,9 +12,11 @@ namespace EventSourcing.SystemOfRecord.Cassandra.Tests.Support;
 
 /// <summary>
 /// A test CQL server: one "node" speaking native protocol v4 on loopback over an in-memory <see cref="CqlTestDatabase"/>
-/// (several nodes over one database act as replicas). It answers OPTIONS, STARTUP, AUTH_RESPONSE (SASL PLAIN),
-/// REGISTER, QUERY, PREPARE, EXECUTE and BATCH for the CQL the store and the Python driver's check use, plus the
-/// system.local / system.peers rows a driver reads on connect. Faults: <see cref="StopAsync"/> (node down),
+/// (several nodes over one database act as replicas; <see cref="CqlTestRing"/> says where each sits). It answers
+/// OPTIONS, STARTUP (with lz4 compression when asked), AUTH_RESPONSE (SASL PLAIN), REGISTER, QUERY, PREPARE, EXECUTE and
+/// BATCH for the CQL the store and the Python driver's check use, plus the system.local, system.peers(_v2) and
+/// system_schema.keyspaces rows a driver reads to discover the cluster, and pushes EVENTs to connections that
+/// registered (<see cref="PushEventAsync"/>; schema changes by itself). Faults: <see cref="StopAsync"/> (node down),
 /// <see cref="RestartAsync"/> (forgets prepared statements: UNPREPARED), <see cref="FailNext"/> (error responses),
 /// <see cref="ResponseDelay"/>, <see cref="DropConnections"/>, <see cref="DropConnectionAfterRequests"/>, a hostile node
 /// (<see cref="Hostility"/>: answers garbage, stops reading, closes mid-frame) and <see cref="RewriteResponse"/> (fuzzing).
@@ -36,6 +38,11 @@ public sealed class CqlServerMock : IAsyncDisposable
     private int _requestsUntilDrop = -1;
     private int _unsupportedVersionRequests;
     private int _writesForOtherNodes;
+    private int _statements;
+    private int _compressedFramesReceived;
+    private long _bytesReceived;
+    private long _bytesSent;
+    private readonly ConcurrentDictionary<Session, byte> _sessions = new();
 
     public CqlServerMock(CqlTestDatabase? database = null, int nodeIndex = 0)
     {
@@ -47,9 +54,30 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     public int NodeIndex { get; }
 
-    public int Port { get; private set; }
+    /// <summary>Where this node sits in the ring, and its address.</summary>
+    public CqlTestNode Node => Database.Ring[NodeIndex];
 
-    public string ContactPoint => $"127.0.0.1:{Port}";
+    public int Port { get; set; }
+
+    public string ContactPoint => $"{Node.Address}:{Port}";
+
+    /// <summary>Whether SUPPORTED offers lz4 compression (real nodes do).</summary>
+    public bool OfferCompression { get; set; } = true;
+
+    /// <summary>Frames that arrived lz4-compressed.</summary>
+    public int CompressedFramesReceived => Volatile.Read(ref _compressedFramesReceived);
+
+    /// <summary>Frame bytes (headers included) received and sent, as they crossed the socket.</summary>
+    public (long Received, long Sent) WireBytes => (Interlocked.Read(ref _bytesReceived), Interlocked.Read(ref _bytesSent));
+
+    /// <summary>Connections open now that negotiated lz4.</summary>
+    public int CompressedConnections => _sessions.Keys.Count(s => s.Compressed);
+
+    /// <summary>Connections open now that REGISTERed for events.</summary>
+    public int RegisteredConnections => _sessions.Keys.Count(s => s.Events.Count > 0);
+
+    /// <summary>QUERY, EXECUTE and BATCH requests this node coordinated on user (non-system) keyspaces.</summary>
+    public int Statements => Volatile.Read(ref _statements);
 
     /// <summary>User name and password PasswordAuthenticator accepts; null for no authentication.</summary>
     public (string User, string Password)? Credentials { get; set; }
@@ -75,7 +103,7 @@ public sealed class CqlServerMock : IAsyncDisposable
     /// <summary>Frames that arrived with a protocol version other than v4 (and got a protocol error).</summary>
     public int UnsupportedVersionRequests => Volatile.Read(ref _unsupportedVersionRequests);
 
-    /// <summary>Writes this node coordinated for a partition whose token another node owns.</summary>
+    /// <summary>Writes this node coordinated for a partition it holds no replica of (by the keyspace's replication).</summary>
     public int WritesForOtherNodes => Volatile.Read(ref _writesForOtherNodes);
 
     /// <summary>How the node misbehaves once a connection is ready (after STARTUP and authentication).</summary>
@@ -101,10 +129,12 @@ public sealed class CqlServerMock : IAsyncDisposable
     public Task StartAsync()
     {
         _stop = new CancellationTokenSource();
-        _listener = new TcpListener(IPAddress.Loopback, Port);
+        _listener = new TcpListener(Node.Address, Port);
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        Node.Port = Port;
+        Database.SchemaChanged += OnSchemaChanged;
         _accept = AcceptLoopAsync(_listener, _stop.Token);
         return Task.CompletedTask;
     }
@@ -112,6 +142,7 @@ public sealed class CqlServerMock : IAsyncDisposable
     /// <summary>The node goes down: stops listening and closes every connection.</summary>
     public async Task StopAsync()
     {
+        Database.SchemaChanged -= OnSchemaChanged;
         await _stop.CancelAsync();
         _listener?.Stop();
         DropConnections();
@@ -131,6 +162,38 @@ public sealed class CqlServerMock : IAsyncDisposable
         _prepared.Clear();
         await StartAsync();
     }
+
+    /// <summary>
+    /// Pushes an EVENT (stream -1) to every connection that registered for <paramref name="eventType"/>; the body after
+    /// the type is written by <paramref name="writeBody"/>.
+    /// </summary>
+    internal async Task PushEventAsync(string eventType, Action<CqlWriteBuffer> writeBody)
+    {
+        var body = new CqlWriteBuffer();
+        body.WriteString(eventType);
+        writeBody(body);
+        foreach (var session in _sessions.Keys.Where(s => s.Events.ContainsKey(eventType)))
+        {
+            try
+            {
+                await WriteAsync(session, CqlFrameHeader.ResponseVersion, -1, CqlOpcode.Event, body, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            {
+                // That client is gone.
+            }
+        }
+    }
+
+    /// <summary>A TOPOLOGY_CHANGE or STATUS_CHANGE about <paramref name="node"/>: [string] change, then its [inet].</summary>
+    public Task PushNodeEventAsync(string eventType, string change, CqlTestNode node) => PushEventAsync(eventType, body =>
+    {
+        body.WriteString(change);
+        var address = node.Address.GetAddressBytes();
+        body.WriteByte((byte)address.Length);
+        body.WriteRaw(address);
+        body.WriteInt(node.Port);
+    });
 
     /// <summary>
     /// The next <paramref name="count"/> statements whose CQL contains <paramref name="cqlContains"/> get error
@@ -206,19 +269,19 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     private async Task ServeAsync(Socket socket, CancellationToken cancellationToken)
     {
-        var session = new Session();
         Stream stream = new NetworkStream(socket, ownsSocket: true);
+        var session = new Session { Stream = stream };
         try
         {
             if (Certificate is { } certificate)
             {
                 var ssl = new SslStream(stream);
                 await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, cancellationToken);
-                stream = ssl;
+                stream = session.Stream = ssl;
             }
 
+            _sessions[session] = 0;
             var header = new byte[CqlFrameHeader.Size];
-            var writeLock = new SemaphoreSlim(1, 1);
             while (!cancellationToken.IsCancellationRequested)
             {
                 if (Hostility == CqlHostility.StopReading && session.Ready)
@@ -231,13 +294,26 @@ public sealed class CqlServerMock : IAsyncDisposable
                 var frame = CqlFrameHeader.Read(header);
                 var body = new byte[frame.Length];
                 await stream.ReadExactlyAsync(body, cancellationToken);
+                Interlocked.Add(ref _bytesReceived, header.Length + body.Length);
                 if (frame.Version != CqlFrameHeader.RequestVersion)
                 {
                     // A driver opening with a newer version is told which ones this node speaks, and downgrades.
                     Interlocked.Increment(ref _unsupportedVersionRequests);
                     var error = Error(0x000A, $"Invalid or unsupported protocol version ({frame.Version & 0x7F}); supported versions are (3/v3, 4/v4)");
-                    await WriteAsync(stream, writeLock, (byte)(0x80 | (frame.Version & 0x7F)), frame.Stream, CqlOpcode.Error, error, cancellationToken);
+                    await WriteAsync(session, (byte)(0x80 | (frame.Version & 0x7F)), frame.Stream, CqlOpcode.Error, error, cancellationToken);
                     continue;
+                }
+
+                if ((frame.Flags & 0x01) != 0)
+                {
+                    if (!session.Compressed)
+                    {
+                        await WriteAsync(session, CqlFrameHeader.ResponseVersion, frame.Stream, CqlOpcode.Error, Error(0x000A, "Compressed frame but no compression was negotiated"), cancellationToken);
+                        continue;
+                    }
+
+                    Interlocked.Increment(ref _compressedFramesReceived);
+                    body = Lz4Decompress(body);
                 }
 
                 _requestCounts.AddOrUpdate(frame.Opcode.ToString(), 1, (_, n) => n + 1);
@@ -254,13 +330,13 @@ public sealed class CqlServerMock : IAsyncDisposable
                     {
                         await Task.Delay(delay, cancellationToken);
                         var (opcode, response) = Handle(session, frame.Opcode, body);
-                        await AnswerAsync(socket, stream, writeLock, frame, body, opcode, response, cancellationToken);
+                        await AnswerAsync(session, socket, frame, body, opcode, response, cancellationToken);
                     }, cancellationToken);
                     continue;
                 }
 
                 var (responseOpcode, responseBody) = Handle(session, frame.Opcode, body);
-                if (!await AnswerAsync(socket, stream, writeLock, frame, body, responseOpcode, responseBody, cancellationToken))
+                if (!await AnswerAsync(session, socket, frame, body, responseOpcode, responseBody, cancellationToken))
                 {
                     return;
                 }
@@ -272,17 +348,16 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
         finally
         {
+            _sessions.TryRemove(session, out _);
             _clients.TryRemove(socket, out _);
             await stream.DisposeAsync();
         }
     }
 
     /// <summary>Sends the answer to a request, as a hostile node would when asked to; false when the connection was closed.</summary>
-    private async Task<bool> AnswerAsync(Socket socket, Stream stream, SemaphoreSlim writeLock, CqlFrameHeader request, byte[] requestBody, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
+    private async Task<bool> AnswerAsync(Session session, Socket socket, CqlFrameHeader request, byte[] requestBody, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
     {
-        var frame = new byte[CqlFrameHeader.Size + body.Length];
-        new CqlFrameHeader(CqlFrameHeader.ResponseVersion, 0, request.Stream, opcode, body.Length).Write(frame);
-        body.WrittenSpan.CopyTo(frame.AsSpan(CqlFrameHeader.Size));
+        var frame = Frame(session, CqlFrameHeader.ResponseVersion, request.Stream, opcode, body);
         if (request.Opcode is CqlOpcode.Query or CqlOpcode.Prepare or CqlOpcode.Execute or CqlOpcode.Batch)
         {
             switch (Hostility)
@@ -294,7 +369,7 @@ public sealed class CqlServerMock : IAsyncDisposable
                     random.NextBytes(frame);
                     break;
                 case CqlHostility.CloseMidFrame:
-                    await WriteFrameAsync(stream, writeLock, frame.AsMemory(0, frame.Length / 2), cancellationToken);
+                    await WriteFrameAsync(session, frame.AsMemory(0, frame.Length / 2), cancellationToken);
                     socket.Close();
                     return false;
             }
@@ -307,31 +382,73 @@ public sealed class CqlServerMock : IAsyncDisposable
             SentFrames.Enqueue(frame);
         }
 
-        await WriteFrameAsync(stream, writeLock, frame, cancellationToken);
+        await WriteFrameAsync(session, frame, cancellationToken);
         return true;
     }
 
-    private static async Task WriteAsync(Stream stream, SemaphoreSlim writeLock, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken)
+    private Task WriteAsync(Session session, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body, CancellationToken cancellationToken) =>
+        WriteFrameAsync(session, Frame(session, version, streamId, opcode, body), cancellationToken);
+
+    /// <summary>One frame; once lz4 was agreed on the connection, a non-empty body goes compressed.</summary>
+    private static byte[] Frame(Session session, byte version, short streamId, CqlOpcode opcode, CqlWriteBuffer body)
     {
-        var frame = new byte[CqlFrameHeader.Size + body.Length];
-        new CqlFrameHeader(version, 0, streamId, opcode, body.Length).Write(frame);
-        body.WrittenSpan.CopyTo(frame.AsSpan(CqlFrameHeader.Size));
-        await WriteFrameAsync(stream, writeLock, frame, cancellationToken);
+        // An empty body (READY) goes as it is: the Python driver's lz4 cannot decode an empty block, and the flag says which it is.
+        var compress = session.Compressed && body.Length > 0;
+        var payload = compress ? Lz4Compress(body.WrittenSpan) : body.WrittenSpan.ToArray();
+        var frame = new byte[CqlFrameHeader.Size + payload.Length];
+        new CqlFrameHeader(version, compress ? (byte)0x01 : (byte)0, streamId, opcode, payload.Length).Write(frame);
+        payload.CopyTo(frame.AsSpan(CqlFrameHeader.Size));
+        return frame;
     }
 
-    private static async Task WriteFrameAsync(Stream stream, SemaphoreSlim writeLock, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    private async Task WriteFrameAsync(Session session, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
-        await writeLock.WaitAsync(cancellationToken);
+        Interlocked.Add(ref _bytesSent, frame.Length);
+        await session.WriteLock.WaitAsync(cancellationToken);
         try
         {
-            await stream.WriteAsync(frame, cancellationToken);
-            await stream.FlushAsync(cancellationToken);
+            await session.Stream.WriteAsync(frame, cancellationToken);
+            await session.Stream.FlushAsync(cancellationToken);
         }
         finally
         {
-            writeLock.Release();
+            session.WriteLock.Release();
         }
     }
+
+    // The protocol's lz4 body: the uncompressed length as a big-endian int, then one LZ4 block.
+    private static byte[] Lz4Compress(ReadOnlySpan<byte> body)
+    {
+        var block = new byte[K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(body.Length)];
+        var written = K4os.Compression.LZ4.LZ4Codec.Encode(body, block);
+        var payload = new byte[4 + written];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(payload, body.Length);
+        block.AsSpan(0, written).CopyTo(payload.AsSpan(4));
+        return payload;
+    }
+
+    private static byte[] Lz4Decompress(byte[] payload)
+    {
+        var plain = new byte[System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(payload)];
+        if (plain.Length > 0 && K4os.Compression.LZ4.LZ4Codec.Decode(payload.AsSpan(4), plain) != plain.Length)
+        {
+            throw new IOException("A compressed frame did not decode to its stated length.");
+        }
+
+        return plain;
+    }
+
+    private void OnSchemaChanged(string change, string target, string keyspace, string? table) =>
+        _ = PushEventAsync("SCHEMA_CHANGE", body =>
+        {
+            body.WriteString(change);
+            body.WriteString(target);
+            body.WriteString(keyspace);
+            if (table is not null)
+            {
+                body.WriteString(table);
+            }
+        });
 
     private (CqlOpcode, CqlWriteBuffer) Handle(Session session, CqlOpcode opcode, byte[] body)
     {
@@ -342,7 +459,7 @@ public sealed class CqlServerMock : IAsyncDisposable
                 CqlOpcode.Options => (CqlOpcode.Supported, Supported()),
                 CqlOpcode.Startup => Startup(session, body),
                 CqlOpcode.AuthResponse => AuthResponse(session, body),
-                CqlOpcode.Register => (CqlOpcode.Ready, new CqlWriteBuffer()),
+                CqlOpcode.Register => Register(session, body),
                 _ when !session.Ready => (CqlOpcode.Error, Error(0x000A, "STARTUP (and authentication) must come first")),
                 CqlOpcode.Query => Query(session, body),
                 CqlOpcode.Prepare => Prepare(session, body),
@@ -357,15 +474,31 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
     }
 
-    private static CqlWriteBuffer Supported()
+    private CqlWriteBuffer Supported()
     {
         var body = new CqlWriteBuffer();
         body.WriteShort(2);
         body.WriteString("CQL_VERSION");
         body.WriteStringList(["3.4.5"]);
         body.WriteString("COMPRESSION");
-        body.WriteStringList([]);
+        body.WriteStringList(OfferCompression ? ["lz4"] : []);
         return body;
+    }
+
+    private static (CqlOpcode, CqlWriteBuffer) Register(Session session, byte[] body)
+    {
+        var reader = new CqlReadBuffer(body);
+        foreach (var type in reader.ReadStringList())
+        {
+            if (type is not ("TOPOLOGY_CHANGE" or "STATUS_CHANGE" or "SCHEMA_CHANGE"))
+            {
+                throw new CqlTestError(0x000A, $"Invalid value '{type}' for Type");
+            }
+
+            session.Events[type] = 0;
+        }
+
+        return (CqlOpcode.Ready, new CqlWriteBuffer());
     }
 
     private (CqlOpcode, CqlWriteBuffer) Startup(Session session, byte[] body)
@@ -377,9 +510,15 @@ public sealed class CqlServerMock : IAsyncDisposable
             throw new CqlTestError(0x000A, "STARTUP needs CQL_VERSION");
         }
 
-        if (options.ContainsKey("COMPRESSION"))
+        if (options.TryGetValue("COMPRESSION", out var compression))
         {
-            throw new CqlTestError(0x000A, "Compression is not supported");
+            if (compression != "lz4" || !OfferCompression)
+            {
+                throw new CqlTestError(0x000A, $"Unknown compression algorithm: {compression}");
+            }
+
+            // From here on every frame is compressed both ways, this STARTUP's answer included.
+            session.Compressed = true;
         }
 
         if (Credentials is null)
@@ -423,6 +562,7 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
 
         var statement = CqlTestStatement.Parse(cql, session.Keyspace, Database);
+        CountStatement(statement);
         InjectFault(cql, () => Run(session, statement, parameters, includeMetadata: true));
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: true));
     }
@@ -494,6 +634,7 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
 
         InjectFault(statement.Cql, () => Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
+        CountStatement(statement);
         return (CqlOpcode.Result, Run(session, statement, parameters, includeMetadata: !parameters.SkipMetadata));
     }
 
@@ -533,6 +674,8 @@ public sealed class CqlServerMock : IAsyncDisposable
             InjectFault(statement.Cql, () => null);
         }
 
+        CountStatement(work[0].Item1);
+
         foreach (var (statement, values) in work)
         {
             Run(session, statement, new QueryParameters { Values = values }, includeMetadata: true);
@@ -541,6 +684,14 @@ public sealed class CqlServerMock : IAsyncDisposable
         var result = new CqlWriteBuffer();
         result.WriteInt(0x0001);
         return (CqlOpcode.Result, result);
+    }
+
+    private void CountStatement(CqlTestStatement statement)
+    {
+        if (!statement.IsSystem)
+        {
+            Interlocked.Increment(ref _statements);
+        }
     }
 
     private void InjectFault(string cql, Func<object?> run)
@@ -612,8 +763,8 @@ public sealed class CqlServerMock : IAsyncDisposable
 
             case CqlTestStatementKind.Insert:
             {
-                var (applied, owner, current) = Database.Insert(statement, parameters.Values, parameters.Timestamp);
-                if (owner != NodeIndex)
+                var (applied, token, current) = Database.Insert(statement, parameters.Values, parameters.Timestamp);
+                if (!Database.Ring.ReplicasOf(token, Database.ReplicationOf(statement.Keyspace)).Contains(Node))
                 {
                     Interlocked.Increment(ref _writesForOtherNodes);
                 }
@@ -749,7 +900,7 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     private List<Dictionary<string, byte[]?>> SystemRows(CqlTestStatement statement, IReadOnlyList<byte[]?> bound)
     {
-        if (statement.Keyspace == "system_schema")
+        if (statement is { Keyspace: "system_schema", Table: "columns" })
         {
             var values = statement.Values(bound);
             string? Condition(string column)
@@ -762,47 +913,80 @@ public sealed class CqlServerMock : IAsyncDisposable
         }
 
         var schemaVersion = Database.SchemaVersion.ToByteArray(bigEndian: true);
-        if (statement.Table == "local")
+        var me = Node;
+        switch (statement.Table)
         {
-            return
-            [
-                new Dictionary<string, byte[]?>
+            case "local":
+                return
+                [
+                    new Dictionary<string, byte[]?>
+                    {
+                        ["key"] = Encoding.UTF8.GetBytes("local"),
+                        ["bootstrapped"] = Encoding.UTF8.GetBytes("COMPLETED"),
+                        ["broadcast_address"] = me.Address.GetAddressBytes(),
+                        ["listen_address"] = me.Address.GetAddressBytes(),
+                        ["rpc_address"] = me.Address.GetAddressBytes(),
+                        ["cluster_name"] = Encoding.UTF8.GetBytes("Test Cluster"),
+                        ["cql_version"] = Encoding.UTF8.GetBytes("3.4.5"),
+                        ["data_center"] = Encoding.UTF8.GetBytes(me.DataCenter),
+                        ["rack"] = Encoding.UTF8.GetBytes(me.Rack),
+                        ["host_id"] = me.HostId.ToByteArray(bigEndian: true),
+                        ["partitioner"] = Encoding.UTF8.GetBytes("org.apache.cassandra.dht.Murmur3Partitioner"),
+                        ["release_version"] = Encoding.UTF8.GetBytes("4.1.0"),
+                        ["native_protocol_version"] = Encoding.UTF8.GetBytes("4"),
+                        ["schema_version"] = schemaVersion,
+                        ["tokens"] = TextSet(me.Token.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    },
+                ];
+            case "peers" or "peers_v2":
+                // Every other node of the ring, up or down (as Cassandra lists them); v2 adds the ports.
+                return Database.Ring.Nodes.Where(n => n.InRing && n.Index != NodeIndex).Select(n => new Dictionary<string, byte[]?>
                 {
-                    ["key"] = Encoding.UTF8.GetBytes("local"),
-                    ["bootstrapped"] = Encoding.UTF8.GetBytes("COMPLETED"),
-                    ["broadcast_address"] = IPAddress.Loopback.GetAddressBytes(),
-                    ["listen_address"] = IPAddress.Loopback.GetAddressBytes(),
-                    ["rpc_address"] = IPAddress.Loopback.GetAddressBytes(),
-                    ["cluster_name"] = Encoding.UTF8.GetBytes("Test Cluster"),
-                    ["cql_version"] = Encoding.UTF8.GetBytes("3.4.5"),
-                    ["data_center"] = Encoding.UTF8.GetBytes("datacenter1"),
-                    ["rack"] = Encoding.UTF8.GetBytes("rack1"),
-                    ["host_id"] = HostId(NodeIndex),
-                    ["partitioner"] = Encoding.UTF8.GetBytes("org.apache.cassandra.dht.Murmur3Partitioner"),
+                    ["peer"] = n.Address.GetAddressBytes(),
+                    ["peer_port"] = Int(7000),
+                    ["rpc_address"] = n.Address.GetAddressBytes(),
+                    ["native_address"] = n.Address.GetAddressBytes(),
+                    ["native_port"] = Int(n.Port),
+                    ["preferred_ip"] = null,
+                    ["preferred_port"] = null,
+                    ["data_center"] = Encoding.UTF8.GetBytes(n.DataCenter),
+                    ["rack"] = Encoding.UTF8.GetBytes(n.Rack),
+                    ["host_id"] = n.HostId.ToByteArray(bigEndian: true),
                     ["release_version"] = Encoding.UTF8.GetBytes("4.1.0"),
-                    ["native_protocol_version"] = Encoding.UTF8.GetBytes("4"),
                     ["schema_version"] = schemaVersion,
-                    ["tokens"] = TextSet(Database.TokenOf(NodeIndex).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                },
-            ];
+                    ["tokens"] = TextSet(n.Token.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                }).ToList();
+            case "keyspaces":
+                return Database.Keyspaces().Select(k => new Dictionary<string, byte[]?>
+                {
+                    ["keyspace_name"] = Encoding.UTF8.GetBytes(k.Name),
+                    ["durable_writes"] = [1],
+                    ["replication"] = TextMap(k.Replication),
+                }).ToList();
+            default:
+                throw new CqlTestError(0x2200, $"unconfigured table {statement.Table}");
         }
-
-        // Peers: the other nodes of the test cluster, as 127.0.0.n (their real ports are not in system.peers v4).
-        return Enumerable.Range(0, Database.NodeCount).Where(i => i != NodeIndex).Select(i => new Dictionary<string, byte[]?>
-        {
-            ["peer"] = new byte[] { 127, 0, 0, (byte)(i + 2) },
-            ["rpc_address"] = new byte[] { 127, 0, 0, (byte)(i + 2) },
-            ["preferred_ip"] = null,
-            ["data_center"] = Encoding.UTF8.GetBytes("datacenter1"),
-            ["rack"] = Encoding.UTF8.GetBytes("rack1"),
-            ["host_id"] = HostId(i),
-            ["release_version"] = Encoding.UTF8.GetBytes("4.1.0"),
-            ["schema_version"] = schemaVersion,
-            ["tokens"] = TextSet(Database.TokenOf(i).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        }).ToList();
     }
 
-    private static byte[] HostId(int node) => new Guid($"00000000-0000-4000-8000-{node + 1:D12}").ToByteArray(bigEndian: true);
+    private static byte[] Int(int value)
+    {
+        var bytes = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes, value);
+        return bytes;
+    }
+
+    private static byte[] TextMap(IReadOnlyDictionary<string, string> map)
+    {
+        var buffer = new CqlWriteBuffer();
+        buffer.WriteInt(map.Count);
+        foreach (var (key, value) in map)
+        {
+            buffer.WriteLongString(key);
+            buffer.WriteLongString(value);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 
     private static byte[] TextSet(string item)
     {
@@ -823,6 +1007,16 @@ public sealed class CqlServerMock : IAsyncDisposable
 
     private sealed class Session
     {
+        public required Stream Stream { get; set; }
+
+        public SemaphoreSlim WriteLock { get; } = new(1, 1);
+
+        /// <summary>Whether lz4 was agreed in STARTUP.</summary>
+        public bool Compressed { get; set; }
+
+        /// <summary>The event types the connection REGISTERed for.</summary>
+        public ConcurrentDictionary<string, byte> Events { get; } = new(StringComparer.Ordinal);
+
         public bool Ready { get; set; }
 
         public string? Keyspace { get; set; }
@@ -896,35 +1090,4 @@ internal sealed class CqlTestError(int code, string message, Action<CqlWriteBuff
     public int Code { get; } = code;
 
     public Action<CqlWriteBuffer>? WriteExtra { get; } = writeExtra;
-}
-
-/// <summary>Several <see cref="CqlServerMock"/> nodes over one database: a cluster whose nodes can go down one by one.</summary>
-public sealed class CqlTestCluster : IAsyncDisposable
-{
-    private CqlTestCluster(CqlServerMock[] nodes) => Nodes = nodes;
-
-    public IReadOnlyList<CqlServerMock> Nodes { get; }
-
-    public IList<string> ContactPoints => Nodes.Select(n => n.ContactPoint).ToList();
-
-    public static async Task<CqlTestCluster> StartAsync(int nodes, Action<CqlServerMock>? configure = null)
-    {
-        var database = new CqlTestDatabase { NodeCount = nodes };
-        var servers = Enumerable.Range(0, nodes).Select(i => new CqlServerMock(database, i)).ToArray();
-        foreach (var server in servers)
-        {
-            configure?.Invoke(server);
-            await server.StartAsync();
-        }
-
-        return new CqlTestCluster(servers);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var node in Nodes)
-        {
-            await node.DisposeAsync();
-        }
-    }
 }

@@ -12,12 +12,22 @@ public sealed class CqlTestDatabase
 
     private readonly object _schemaLock = new();
     private readonly HashSet<string> _keyspaces = new(StringComparer.Ordinal) { "system", "system_schema" };
+    private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _replication = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CqlTestTable> _tables = new(StringComparer.Ordinal);
 
-    public CqlTestDatabase()
+    /// <param name="ring">The nodes serving it; one node when null.</param>
+    /// <param name="peersV2">Whether system.peers_v2 exists (Cassandra 4.0 and later); without it, only system.peers.</param>
+    public CqlTestDatabase(CqlTestRing? ring = null, bool peersV2 = true)
     {
+        Ring = ring ?? CqlTestRing.SingleNode();
         _tables["system.local"] = CqlTestTable.System("local", "key text, bootstrapped text, broadcast_address inet, cluster_name text, cql_version text, data_center text, host_id uuid, listen_address inet, native_protocol_version text, partitioner text, rack text, release_version text, rpc_address inet, schema_version uuid, tokens set<text>");
         _tables["system.peers"] = CqlTestTable.System("peers", "peer inet, data_center text, host_id uuid, preferred_ip inet, rack text, release_version text, rpc_address inet, schema_version uuid, tokens set<text>");
+        if (peersV2)
+        {
+            _tables["system.peers_v2"] = CqlTestTable.System("peers_v2", "peer inet, peer_port int, data_center text, host_id uuid, native_address inet, native_port int, preferred_ip inet, preferred_port int, rack text, release_version text, schema_version uuid, tokens set<text>");
+        }
+
+        _tables["system_schema.keyspaces"] = CqlTestTable.System("keyspaces", "keyspace_name text, durable_writes boolean, replication map<text, text>", "system_schema");
         _tables["system_schema.columns"] = CqlTestTable.System("columns", "keyspace_name text, table_name text, column_name text, kind text, type text", "system_schema");
     }
 
@@ -67,7 +77,28 @@ public sealed class CqlTestDatabase
         }
     }
 
-    public int NodeCount { get; init; } = 1;
+    /// <summary>Raised after a keyspace or table is created: (change, target, keyspace, table or null).</summary>
+    public event Action<string, string, string, string?>? SchemaChanged;
+
+    public CqlTestRing Ring { get; }
+
+    /// <summary>The replication map a keyspace was created with.</summary>
+    public IReadOnlyDictionary<string, string>? ReplicationOf(string keyspace)
+    {
+        lock (_schemaLock)
+        {
+            return _replication.GetValueOrDefault(keyspace);
+        }
+    }
+
+    /// <summary>Every keyspace with its replication map, for system_schema.keyspaces.</summary>
+    internal List<(string Name, IReadOnlyDictionary<string, string> Replication)> Keyspaces()
+    {
+        lock (_schemaLock)
+        {
+            return _replication.Select(pair => (pair.Key, pair.Value)).ToList();
+        }
+    }
 
     public Guid SchemaVersion { get; private set; } = Guid.NewGuid();
 
@@ -120,7 +151,11 @@ public sealed class CqlTestDatabase
         {
             if (statement.Kind == CqlTestStatementKind.CreateKeyspace)
             {
-                if (!_keyspaces.Add(statement.Keyspace))
+                if (_keyspaces.Add(statement.Keyspace))
+                {
+                    _replication[statement.Keyspace] = statement.Replication;
+                }
+                else
                 {
                     return statement.IfNotExists ? false : throw new CqlTestError(0x2400, $"Keyspace {statement.Keyspace} already exists", w =>
                     {
@@ -150,28 +185,20 @@ public sealed class CqlTestDatabase
             }
 
             SchemaVersion = Guid.NewGuid();
-            return true;
         }
+
+        SchemaChanged?.Invoke(
+            "CREATED",
+            statement.Kind == CqlTestStatementKind.CreateKeyspace ? "KEYSPACE" : "TABLE",
+            statement.Keyspace,
+            statement.Kind == CqlTestStatementKind.CreateKeyspace ? null : statement.Table);
+        return true;
     }
 
-    /// <summary>Node i owns the token range ending at this token: the ring is split evenly over the nodes.</summary>
-    public long TokenOf(int node) => unchecked((long)(0x8000_0000_0000_0000UL + ((ulong)(node + 1) * (ulong.MaxValue / (ulong)NodeCount))));
-
-    /// <summary>The node owning a partition (Murmur3 token of its key, first node token at or after it).</summary>
-    internal int OwnerOf(CqlTestTable table, Dictionary<string, byte[]?> row)
-    {
-        var token = EventSourcing.SystemOfRecord.Cassandra.Client.Murmur3Token.Compute(
+    /// <summary>The Murmur3 token of a row's partition.</summary>
+    internal static long TokenOf(CqlTestTable table, Dictionary<string, byte[]?> row) =>
+        EventSourcing.SystemOfRecord.Cassandra.Client.Murmur3Token.Compute(
             EventSourcing.SystemOfRecord.Cassandra.Client.Murmur3Token.RoutingKey(table.PartitionKey.Select(k => row[k]!).ToList()));
-        for (var node = 0; node < NodeCount; node++)
-        {
-            if (token <= TokenOf(node))
-            {
-                return node;
-            }
-        }
-
-        return 0;
-    }
 
     /// <summary>
     /// Upserts a row. As in Cassandra, each cell keeps its write timestamp (the client's, else the server clock) and a
@@ -180,7 +207,7 @@ public sealed class CqlTestDatabase
     /// <c>USING TTL n</c> (n &gt; 0) the marker and the written cells expire n seconds after <see cref="Clock"/>'s now;
     /// expired cells and rows are hidden from reads and count as absent for IF NOT EXISTS.
     /// </summary>
-    internal (bool Applied, int Owner, Dictionary<string, byte[]?>? Current) Insert(CqlTestStatement statement, IReadOnlyList<byte[]?> bound, long? timestamp = null)
+    internal (bool Applied, long Token, Dictionary<string, byte[]?>? Current) Insert(CqlTestStatement statement, IReadOnlyList<byte[]?> bound, long? timestamp = null)
     {
         var table = Table(statement.Keyspace, statement.Table);
         var values = statement.Values(bound);
@@ -210,7 +237,7 @@ public sealed class CqlTestDatabase
         }
 
         var partitionKey = table.PartitionKeyOf(row);
-        var owner = OwnerOf(table, row);
+        var token = TokenOf(table, row);
         var writeTime = timestamp ?? ServerMicros();
         var clustering = table.ClusteringKey is null ? [] : row[table.ClusteringKey]!;
         lock (table.Lock)
@@ -223,14 +250,14 @@ public sealed class CqlTestDatabase
             if (writeTime <= table.TombstoneOf(partitionKey, clustering))
             {
                 // Older than a deletion of the row: shadowed, as in Cassandra.
-                return (true, owner, null);
+                return (true, token, null);
             }
 
             if (partition.TryGetValue(clustering, out var existing) && IsLive(table, existing, now))
             {
                 if (statement.IfNotExists)
                 {
-                    return (false, owner, Visible(existing, now));
+                    return (false, token, Visible(existing, now));
                 }
 
                 foreach (var name in row.Keys.Where(n => !table.PrimaryKey.Contains(n)).Append(RowMarker))
@@ -261,7 +288,7 @@ public sealed class CqlTestDatabase
                 partition[clustering] = row;
             }
 
-            return (true, owner, null);
+            return (true, token, null);
         }
     }
 
@@ -691,6 +718,9 @@ internal sealed partial class CqlTestStatement
 
     public bool IfNotExists { get; init; }
 
+    /// <summary>CREATE KEYSPACE: the replication map.</summary>
+    public IReadOnlyDictionary<string, string> Replication { get; init; } = new Dictionary<string, string>();
+
     public CqlTestTable? Definition { get; init; }
 
     /// <summary>INSERT: the columns; SELECT: the selected columns (empty for *).</summary>
@@ -751,7 +781,9 @@ internal sealed partial class CqlTestStatement
 
         if ((m = CreateKeyspacePattern().Match(text)).Success)
         {
-            return new CqlTestStatement { Cql = cql, Kind = CqlTestStatementKind.CreateKeyspace, Keyspace = m.Groups[2].Value, IfNotExists = m.Groups[1].Success };
+            var replication = ReplicationEntryPattern().Matches(m.Groups[3].Value)
+                .ToDictionary(e => e.Groups[1].Value, e => e.Groups[2].Value, StringComparer.Ordinal);
+            return new CqlTestStatement { Cql = cql, Kind = CqlTestStatementKind.CreateKeyspace, Keyspace = m.Groups[2].Value, IfNotExists = m.Groups[1].Success, Replication = replication };
         }
 
         if ((m = CreateTablePattern().Match(text)).Success)
@@ -1143,8 +1175,11 @@ internal sealed partial class CqlTestStatement
     [GeneratedRegex(@"^USE (\w+)$", RegexOptions.IgnoreCase)]
     private static partial Regex UsePattern();
 
-    [GeneratedRegex(@"^CREATE KEYSPACE (IF NOT EXISTS )?(\w+) WITH .+$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^CREATE KEYSPACE (IF NOT EXISTS )?(\w+) WITH (.+)$", RegexOptions.IgnoreCase)]
     private static partial Regex CreateKeyspacePattern();
+
+    [GeneratedRegex(@"'([^']*)' ?: ?'?([^',}]*)'?")]
+    private static partial Regex ReplicationEntryPattern();
 
     [GeneratedRegex(@"^CREATE TABLE (IF NOT EXISTS )?(?:(\w+)\.)?(\w+) ?\(", RegexOptions.IgnoreCase)]
     private static partial Regex CreateTablePattern();

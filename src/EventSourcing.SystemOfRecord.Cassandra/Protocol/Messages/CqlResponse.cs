@@ -49,7 +49,7 @@ internal abstract class CqlResponse
             CqlOpcode.AuthChallenge => new AuthChallengeResponse(reader.ReadBytes()),
             CqlOpcode.AuthSuccess => new AuthSuccessResponse(reader.ReadBytes()),
             CqlOpcode.Result => ResultResponse.Read(ref reader, knownResultMetadata),
-            CqlOpcode.Event => new EventResponse(reader.ReadString()),
+            CqlOpcode.Event => EventResponse.Read(ref reader),
             _ => throw new CassandraProtocolException($"Unexpected response opcode 0x{(byte)header.Opcode:X2}."),
         };
         response.Warnings = warnings;
@@ -82,10 +82,4 @@ internal sealed class AuthChallengeResponse(byte[]? token) : CqlResponse
 internal sealed class AuthSuccessResponse(byte[]? token) : CqlResponse
 {
     public byte[]? Token { get; } = token;
-}
-
-/// <summary>EVENT: a pushed server event (spec 4.2.6); only its type is kept.</summary>
-internal sealed class EventResponse(string eventType) : CqlResponse
-{
-    public string EventType { get; } = eventType;
 }
