@@ -4,19 +4,25 @@ using System.Threading.Channels;
 namespace EventSourcing.SystemOfRecord;
 
 /// <summary>
-/// One run of a managed replay. A single reader streams the range from the store in bucket then event id order,
-/// takes a rate-limit token per event, and hands each event to the lane its key hashes to; each lane delivers its
-/// events one at a time, in the order it got them. The checkpoint is the longest prefix of the read order that is
-/// fully delivered, so it never claims an event that was not delivered.
+/// One run of a managed replay. A single reader streams the range from the store in bucket then event id order and
+/// takes a rate-limit token per event. To a custom target, it hands each event to the lane its key hashes to; each
+/// lane delivers its events one at a time, in the order it got them. To the publish pipeline, it sends each event
+/// without waiting for the one before (the pipeline keeps the send order, and so each key's order), with at most
+/// <see cref="PipelineWindow"/> unacknowledged. The checkpoint is the longest prefix of the read order that is fully
+/// delivered, so it never claims an event that was not delivered.
 /// </summary>
 internal sealed class ManagedReplayRun
 {
     // Events queued per lane: enough to keep lanes busy, few enough that a graceful stop delivers little more.
     private const int LaneCapacity = 16;
 
+    // Sends to the publish pipeline outstanding at once: enough to fill its in-flight budget.
+    private const int PipelineWindow = 4096;
+
     private readonly IEventStore _store;
     private readonly ICheckpointStore _checkpoints;
-    private readonly Func<RecordedEvent, CancellationToken, ValueTask> _target;
+    private readonly Func<RecordedEvent, CancellationToken, ValueTask>? _target;
+    private readonly Func<RecordedEvent, CancellationToken, Task>? _send;
     private readonly ManagedReplayOptions _options;
     private readonly TimeProvider _clock;
     private readonly string _name;
@@ -35,7 +41,8 @@ internal sealed class ManagedReplayRun
     public ManagedReplayRun(
         IEventStore store,
         ICheckpointStore checkpoints,
-        Func<RecordedEvent, CancellationToken, ValueTask> target,
+        Func<RecordedEvent, CancellationToken, ValueTask>? target,
+        Func<RecordedEvent, CancellationToken, Task>? send,
         ManagedReplayOptions options,
         TimeProvider clock,
         string name,
@@ -46,6 +53,7 @@ internal sealed class ManagedReplayRun
         _store = store;
         _checkpoints = checkpoints;
         _target = target;
+        _send = send;
         _options = options;
         _clock = clock;
         _name = name;
@@ -91,15 +99,17 @@ internal sealed class ManagedReplayRun
             return true;
         }
 
-        var lanes = new Channel<Entry>[_options.MaxParallelism];
         using var abort = new CancellationTokenSource();
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, abort.Token);
+        var lanes = new Channel<Entry>[_send is null ? _options.MaxParallelism : 0];
         var laneTasks = new Task[lanes.Length];
         for (var i = 0; i < lanes.Length; i++)
         {
             lanes[i] = Channel.CreateBounded<Entry>(new BoundedChannelOptions(LaneCapacity) { SingleReader = true, SingleWriter = true });
             laneTasks[i] = DeliverLaneAsync(lanes[i].Reader, abort);
         }
+
+        using var window = new SemaphoreSlim(PipelineWindow, PipelineWindow);
 
         var limiter = _options.MaxEventsPerSecond is { } rate ? new TokenBucket(rate, _options.EffectiveBurst, _clock) : null;
         var written = (Bucket: startBucket, At: (long?)null);
@@ -118,8 +128,15 @@ internal sealed class ManagedReplayRun
                     await limiter.AcquireAsync(reading.Token).ConfigureAwait(false);
                 }
 
-                var entry = Track(recorded);
-                await lanes[LaneOf(recorded)].Writer.WriteAsync(entry, reading.Token).ConfigureAwait(false);
+                if (_send is null)
+                {
+                    await lanes[LaneOf(recorded)].Writer.WriteAsync(Track(recorded), reading.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    await window.WaitAsync(reading.Token).ConfigureAwait(false);
+                    Send(Track(recorded), window, abort);
+                }
 
                 var next = NextBucket();
                 meter.Report(TimeBuckets.Count(_first, next, _incrementTicks), Delivered);
@@ -155,6 +172,12 @@ internal sealed class ManagedReplayRun
             }
 
             await Task.WhenAll(laneTasks).ConfigureAwait(false);
+
+            // What was sent is not cancelled: a stop waits for its outcome, so the checkpoint is exact.
+            for (var i = 0; i < PipelineWindow; i++)
+            {
+                await window.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
 
         if (finished && _failure is null)
@@ -254,6 +277,45 @@ internal sealed class ManagedReplayRun
         Interlocked.Increment(ref _delivered);
     }
 
+    /// <summary>Sends one event to the pipeline; its acknowledgement completes the entry, its failure stops the run.</summary>
+    private void Send(Entry entry, SemaphoreSlim window, CancellationTokenSource abort)
+    {
+        Task sent;
+        try
+        {
+            sent = _send!(entry.Event, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            sent = Task.FromException(ex);
+        }
+
+        sent.ContinueWith(
+            static (task, state) =>
+            {
+                var (run, entry, window, abort) = ((ManagedReplayRun, Entry, SemaphoreSlim, CancellationTokenSource))state!;
+                if (task.IsCompletedSuccessfully)
+                {
+                    run.Complete(entry);
+                }
+                else
+                {
+                    lock (run._gate)
+                    {
+                        run._failure ??= task.Exception?.InnerException ?? new OperationCanceledException();
+                    }
+
+                    abort.Cancel();
+                }
+
+                window.Release();
+            },
+            (this, entry, window, abort),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
     private async Task DeliverLaneAsync(ChannelReader<Entry> lane, CancellationTokenSource abort)
     {
         // Delivery is not cancelled by the caller's token: a stop lets queued events finish so the checkpoint is exact.
@@ -269,7 +331,7 @@ internal sealed class ManagedReplayRun
 
                 try
                 {
-                    await _target(entry.Event, abort.Token).ConfigureAwait(false);
+                    await _target!(entry.Event, abort.Token).ConfigureAwait(false);
                 }
                 catch (Exception ex)
                 {

@@ -10,8 +10,10 @@ public sealed partial class SystemOfRecord
     /// <summary>
     /// Runs (or resumes) the managed replay <paramref name="name"/>: republishes every stored event of the buckets
     /// <c>b</c> from <c>GetBucket(from)</c> while <c>b &lt; to</c> through the publish pipeline, checkpointing its progress
-    /// in the store so that a later call with the same name and range resumes where it stopped. Each lane waits for the
-    /// publisher's acknowledgement of an event before it delivers the next; transient failures are retried with backoff.
+    /// in the store so that a later call with the same name and range resumes where it stopped. Events are sent in bucket
+    /// then event id order with thousands in flight (<see cref="ManagedReplayOptions.MaxParallelism"/> does not apply: the
+    /// publisher keeps the send order, and so each key's order); transient failures are retried with backoff; the
+    /// checkpoint never passes an event the publisher did not acknowledge.
     /// </summary>
     /// <inheritdoc cref="RunReplayAsync(string, DateTime, DateTime, Func{RecordedEvent, CancellationToken, ValueTask}, ManagedReplayOptions?, IProgress{ReplayProgress}?, CancellationToken)"/>
     public Task<ReplayResult> RunReplayAsync(
@@ -144,7 +146,7 @@ public sealed partial class SystemOfRecord
             await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
             using var activity = SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.managed-replay");
             var started = _timeProvider.GetTimestamp();
-            var run = new ManagedReplayRun(Store, checkpoints, target ?? ((e, ct) => new ValueTask(_pipeline.SendAsync(e, ct))), options, _timeProvider, name, first, end, _incrementTicks);
+            var run = new ManagedReplayRun(Store, checkpoints, target, target is null ? _pipeline.SendAsync : null, options, _timeProvider, name, first, end, _incrementTicks);
             Log.ManagedReplayStarting(_logger, name, first, end, options.MaxParallelism, options.MaxEventsPerSecond);
             bool alreadyComplete;
             try

@@ -138,6 +138,66 @@ internal sealed class PublishLedger
         Count += slots.Count;
     }
 
+    /// <summary>
+    /// Bounds memory while the publisher is away: beyond the first <paramref name="keep"/> entries still to dispatch,
+    /// replaces each run of stored, unsent events (and ids whose write failed) by one <see cref="StoreRange"/> that the
+    /// dispatcher reads back from the store when it gets there. Slots still being written, or waited on by an appender,
+    /// stay as they are (the cursor must not pass them, and their waiters must hear).
+    /// </summary>
+    /// <returns>How many slots were folded into ranges.</returns>
+    public int FoldIntoRanges(int keep)
+    {
+        // Never touch the range being read (the next to dispatch): its reader works outside the lock.
+        LedgerEntry previous = _dispatched.Next is StoreRange current ? current : _dispatched;
+        var seen = 0;
+        var folded = 0;
+        while (previous.Next is { } entry && seen < keep)
+        {
+            previous = entry;
+            seen++;
+        }
+
+        while (previous.Next is not null)
+        {
+            if (!Foldable(previous.Next))
+            {
+                previous = previous.Next;
+                continue;
+            }
+
+            var after = previous switch
+            {
+                PublishSlot slot => slot.Id,
+                StoreRange range => range.Through,
+                _ => Cursor,
+            };
+            var last = (PublishSlot)previous.Next;
+            var count = 1;
+            while (last.Next is { } next && Foldable(next))
+            {
+                last = (PublishSlot)next;
+                count++;
+            }
+
+            var folding = new StoreRange(after, last.Id) { Next = last.Next };
+            previous.Next = folding;
+            if (ReferenceEquals(_tail, last))
+            {
+                _tail = folding;
+            }
+
+            Count -= count - 1;
+            folded += count;
+            previous = folding;
+        }
+
+        return folded;
+
+        static bool Foldable(LedgerEntry entry) =>
+            entry is PublishSlot { State: SlotState.Committed or SlotState.Abandoned } slot
+            && slot.FirstOutcome is null or { Task.IsCompleted: true };
+    }
+
     /// <summary>Walks the dispatched entries (from the oldest) for slots in <paramref name="state"/>.</summary>
     public IEnumerable<PublishSlot> Dispatched(SlotState state)
     {

@@ -45,6 +45,9 @@ internal sealed partial class PublishPipeline
         [LoggerMessage(1032, LogLevel.Warning, "Instance {Instance}: stopped with {Backlog} events not yet published; with publish recovery the next start publishes them, without it republish their range.")]
         public static partial void StoppedWithBacklog(ILogger logger, string instance, int backlog);
 
+        [LoggerMessage(1034, LogLevel.Information, "Instance {Instance}: {Folded} stored events wait for the publisher; the pipeline keeps their ids as ranges and reads them back from the store.")]
+        public static partial void FoldedIntoRanges(ILogger logger, string instance, int folded);
+
         [LoggerMessage(1033, LogLevel.Warning, "Instance {Instance}: could not let go of the instance name at stop; the next start waits for the lease to lapse.")]
         public static partial void ReleaseFailed(ILogger logger, Exception exception, string instance);
     }

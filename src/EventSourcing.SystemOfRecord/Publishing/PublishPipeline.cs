@@ -50,6 +50,10 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
 {
     private const int MaxTransactionEvents = 1000;
     private const int RangeChunk = 4096;
+
+    // The ledger folds stored, unsent events into ranges read back from the store once it holds this many entries
+    // (a publisher away for long), keeping a quarter of them in memory for when it returns.
+    private const int FoldThreshold = 65_536;
     private const string LegacyWatermarkPrefix = "publish-watermark/";
 
     // A replay's send gives up after this many attempts (the publisher already retried within its own timeout each
@@ -266,6 +270,11 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
             if (ReferenceEquals(_ledger.NextToDispatch, slot))
             {
                 WakeDispatcherLocked();
+            }
+            else if (_ledger.Count > FoldThreshold)
+            {
+                var folded = _ledger.FoldIntoRanges(keep: FoldThreshold / 4);
+                Log.FoldedIntoRanges(_logger, _settings.InstanceName, folded);
             }
         }
     }

@@ -431,6 +431,32 @@ public class PublishPipelineTests
     }
 
     [Test]
+    public async Task AppendAsync_CommittedWhileThePublisherIsAway_MemoryStaysBoundedAndEverythingIsPublishedOnceInOrder()
+    {
+        var sor = Open(PublishMode.Committed);
+        _publisher.FailEverything = new ScriptedPublisher.TransientFailure("broker away");
+        var appended = new List<RecordedEvent>(150_000);
+        var largestBacklog = 0;
+        for (var i = 0; i < 150_000; i++)
+        {
+            appended.Add(await sor.AppendAsync($"m{i}", key: $"k{i % 32}"));
+            largestBacklog = Math.Max(largestBacklog, sor.GetPublishStatus().Backlog);
+        }
+
+        _publisher.FailEverything = null;
+        await sor.WhenPublishedAsync(appended[^1]).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var acknowledged = _publisher.Acknowledged;
+        Assert.Multiple(() =>
+        {
+            Assert.That(largestBacklog, Is.LessThanOrEqualTo(65_536 + 2), "stored, unsent events fold into ranges read back from the store");
+            Assert.That(acknowledged.Select(e => e.EventId).Distinct().Count(), Is.EqualTo(150_000), "every event published");
+            Assert.That(acknowledged, Has.Count.EqualTo(150_000), "none twice");
+            Assert.That(_publisher.Calls.Where(e => e.Key == "k7").Select(e => e.EventId).Distinct(), Is.EqualTo(appended.Where(e => e.Key == "k7").Select(e => e.EventId)), "each key's first sends in append order");
+        });
+    }
+
+    [Test]
     public async Task RepublishDateRangeAsync_GoesThroughThePipelineWithManyInFlight()
     {
         var sor = Open(PublishMode.Committed);
