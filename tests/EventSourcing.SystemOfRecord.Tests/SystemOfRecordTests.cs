@@ -436,4 +436,35 @@ public class SystemOfRecordTests
 
         return list;
     }
+
+    [Test]
+    public void GetBucket_AtDateTimeMinValueWithAnIncrementThatDoesNotDivideIt_RefusedClearly()
+    {
+        using var sor = Create(increment: TimeSpan.FromSeconds(7));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => sor.GetBucket(DateTime.SpecifyKind(DateTime.MinValue, DateTimeKind.Utc)),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("timestamp").And.Message.Contains("before DateTime.MinValue"));
+            Assert.That(() => sor.GetBucket(DateTimeOffset.MinValue), Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("timestamp"));
+            Assert.That(() => sor.ReplayDateRange(DateTimeOffset.MinValue, DateTimeOffset.MinValue.AddMinutes(1)), Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("start"));
+        });
+    }
+
+    [Test]
+    public void ReplayDateRange_EndingAtDateTimeMaxValue_CallsEveryBucketThenStopsWithoutOverflow()
+    {
+        var seen = new List<DateTime>();
+        using var sor = Create(seen.Add);
+        var end = DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc);
+
+        sor.ReplayDateRange(end.AddMinutes(-1), end);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(seen, Has.Count.EqualTo(5), "the four whole buckets and the last, partial one");
+            Assert.That(seen[^1], Is.EqualTo(sor.GetBucket(end)));
+            Assert.That(() => sor.ReplayDateRange(end.AddMinutes(-1), DateTime.MaxValue), Throws.ArgumentException.With.Property("ParamName").EqualTo("end"), "DateTime.MaxValue itself is Unspecified");
+        });
+    }
 }

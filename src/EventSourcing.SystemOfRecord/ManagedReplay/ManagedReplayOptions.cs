@@ -65,7 +65,7 @@ public sealed class ManagedReplayOptions
 
         if (errors.Count > 0)
         {
-            ThrowHelper.ThrowArgument("options", string.Join(" ", errors));
+            throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(ManagedReplayOptions), typeof(ManagedReplayOptions), errors);
         }
     }
 }

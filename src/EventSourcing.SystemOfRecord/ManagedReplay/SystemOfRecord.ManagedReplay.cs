@@ -63,8 +63,9 @@ public sealed partial class SystemOfRecord
     /// <exception cref="ArgumentNullException">A reference argument is null.</exception>
     /// <exception cref="ArgumentException">
     /// <paramref name="name"/> is empty, a time has <see cref="DateTimeKind.Unspecified"/>, <paramref name="from"/> is after
-    /// <paramref name="to"/>, or the options are invalid (the message names every bad setting).
+    /// <paramref name="to"/>.
     /// </exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
     /// <exception cref="NotSupportedException">The store does not implement <see cref="ICheckpointStore"/>.</exception>
     /// <exception cref="InvalidOperationException">
     /// A replay of that name is running in this instance, or its checkpoint was written for another range.

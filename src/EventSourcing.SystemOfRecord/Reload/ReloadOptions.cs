@@ -22,7 +22,8 @@ public sealed class ReloadOptions
     {
         if (MaxCatchUpPasses <= 0)
         {
-            ThrowHelper.ThrowArgument("options", $"{nameof(MaxCatchUpPasses)} must be positive (got {MaxCatchUpPasses}).");
+            throw new Microsoft.Extensions.Options.OptionsValidationException(
+                nameof(ReloadOptions), typeof(ReloadOptions), [$"{nameof(MaxCatchUpPasses)} must be positive (got {MaxCatchUpPasses})."]);
         }
     }
 }

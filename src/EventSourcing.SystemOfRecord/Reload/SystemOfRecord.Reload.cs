@@ -23,7 +23,8 @@ public sealed partial class SystemOfRecord
     /// <param name="cancellationToken">Stops the reload; the projection is then partly rebuilt.</param>
     /// <returns>How many events were applied.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="projection"/> is null.</exception>
-    /// <exception cref="ArgumentException">A time has <see cref="DateTimeKind.Unspecified"/>, <paramref name="from"/> is after <paramref name="to"/>, or the options are invalid.</exception>
+    /// <exception cref="ArgumentException">A time has <see cref="DateTimeKind.Unspecified"/>, or <paramref name="from"/> is after <paramref name="to"/>.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
     public async Task<ReloadResult> ReloadAsync(
         IReloadableProjection projection,
         DateTime from,

@@ -350,7 +350,7 @@ public class SystemOfRecordManagedReplayTests
                 Throws.ArgumentException.With.Property("ParamName").EqualTo("start"));
             Assert.That(async () => await kit.Sor.RunReplayAsync("n", Start, Start, target,
                     new ManagedReplayOptions { MaxParallelism = 0, MaxEventsPerSecond = -1, RateLimitBurst = 0, CheckpointInterval = TimeSpan.FromSeconds(-1) }),
-                Throws.ArgumentException.With.Message.Contain("MaxParallelism").And.Message.Contain("MaxEventsPerSecond")
+                Throws.TypeOf<Microsoft.Extensions.Options.OptionsValidationException>().With.Message.Contain("MaxParallelism").And.Message.Contain("MaxEventsPerSecond")
                     .And.Message.Contain("RateLimitBurst").And.Message.Contain("CheckpointInterval"));
         });
     }

@@ -173,7 +173,7 @@ public class SystemOfRecordReloadTests
             Assert.That(async () => await kit.Sor.ReloadAsync(projection.Object, DateTime.SpecifyKind(Start, DateTimeKind.Unspecified), Start),
                 Throws.ArgumentException.With.Property("ParamName").EqualTo("start"));
             Assert.That(async () => await kit.Sor.ReloadAsync(projection.Object, Start, Start, new ReloadOptions { MaxCatchUpPasses = 0 }),
-                Throws.ArgumentException.With.Message.Contain("MaxCatchUpPasses"));
+                Throws.TypeOf<Microsoft.Extensions.Options.OptionsValidationException>().With.Message.Contain("MaxCatchUpPasses"));
         });
         projection.VerifyNoOtherCalls();
     }
