@@ -6,16 +6,16 @@ internal sealed partial class CqlConnection
 {
     private static partial class Log
     {
-        [LoggerMessage(101, LogLevel.Debug, "Connected to Cassandra node {Endpoint} (TLS: {Tls}).")]
+        [LoggerMessage(4101, LogLevel.Debug, "Connected to Cassandra node {Endpoint} (TLS: {Tls}).")]
         public static partial void ConnectionOpened(ILogger logger, string endpoint, bool tls);
 
-        [LoggerMessage(102, LogLevel.Warning, "The connection to Cassandra node {Endpoint} broke; its pending requests fail.")]
+        [LoggerMessage(4102, LogLevel.Warning, "The connection to Cassandra node {Endpoint} broke; its pending requests fail.")]
         public static partial void ConnectionBroken(ILogger logger, Exception exception, string endpoint);
 
-        [LoggerMessage(103, LogLevel.Warning, "Cassandra node {Endpoint} warned: {Warning}")]
+        [LoggerMessage(4103, LogLevel.Warning, "Cassandra node {Endpoint} warned: {Warning}")]
         public static partial void ServerWarning(ILogger logger, string endpoint, string warning);
 
-        [LoggerMessage(104, LogLevel.Warning, "Sending the Cassandra user name and password to {Endpoint} in plain text, readable on the network; set CassandraStoreOptions.Tls to encrypt the connection. (Logged once.)")]
+        [LoggerMessage(4104, LogLevel.Warning, "Sending the Cassandra user name and password to {Endpoint} in plain text, readable on the network; set CassandraStoreOptions.Tls to encrypt the connection. (Logged once.)")]
         public static partial void PlainTextCredentials(ILogger logger, string endpoint);
     }
 }

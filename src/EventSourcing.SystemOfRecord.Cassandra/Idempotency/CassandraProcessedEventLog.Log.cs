@@ -6,10 +6,10 @@ public sealed partial class CassandraProcessedEventLog
 {
     private static partial class Log
     {
-        [LoggerMessage(131, LogLevel.Information, "Cassandra processed-event log {Table} ready; entries expire {RetentionWindow} after their event time.")]
+        [LoggerMessage(4131, LogLevel.Information, "Cassandra processed-event log {Table} ready; entries expire {RetentionWindow} after their event time.")]
         public static partial void Ready(ILogger logger, string table, TimeSpan retentionWindow);
 
-        [LoggerMessage(132, LogLevel.Debug, "Event {EventId} is already older than the retention window ({RetentionWindow}); not recorded in the processed-event log.")]
+        [LoggerMessage(4132, LogLevel.Debug, "Event {EventId} is already older than the retention window ({RetentionWindow}); not recorded in the processed-event log.")]
         public static partial void NotRecordedOutsideWindow(ILogger logger, TimeUuid eventId, TimeSpan retentionWindow);
     }
 }

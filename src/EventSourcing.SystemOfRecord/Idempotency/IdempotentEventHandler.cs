@@ -121,10 +121,10 @@ public sealed partial class IdempotentEventHandler : IEventHandler
 
     private static partial class Log
     {
-        [LoggerMessage(200, LogLevel.Debug, "Event {EventId} was already processed; skipped.")]
+        [LoggerMessage(1200, LogLevel.Debug, "Event {EventId} was already processed; skipped.")]
         public static partial void Duplicate(ILogger logger, TimeUuid eventId);
 
-        [LoggerMessage(201, LogLevel.Debug, "Event {EventId} is older than the idempotency window; skipped.")]
+        [LoggerMessage(1201, LogLevel.Debug, "Event {EventId} is older than the idempotency window; skipped.")]
         public static partial void SkippedAsOld(ILogger logger, TimeUuid eventId);
     }
 }

@@ -51,7 +51,7 @@ public sealed class CqlTlsTests
             await cluster.ExecuteAsync(new CqlStatement("SELECT key FROM system.local WHERE key='local'", [], CassandraConsistency.One, Prepare: false));
         }
 
-        var warnings = logger.Entries.Where(e => e.EventId.Id == 104).ToList();
+        var warnings = logger.Entries.Where(e => e.EventId.Id == 4104).ToList();
         Assert.Multiple(() =>
         {
             Assert.That(nodes.Nodes.Select(n => n.RequestCount("AuthResponse") - n.RequestCount("Register")), Has.All.EqualTo(1), "both nodes authenticated a request connection (the control connection aside)");
@@ -76,7 +76,7 @@ public sealed class CqlTlsTests
         Assert.Multiple(() =>
         {
             Assert.That(server.RequestCount("AuthResponse") - server.RequestCount("Register"), Is.EqualTo(1));
-            Assert.That(logger.Entries.Where(e => e.EventId.Id == 104), Is.Empty);
+            Assert.That(logger.Entries.Where(e => e.EventId.Id == 4104), Is.Empty);
         });
     }
 
