@@ -246,7 +246,7 @@ public sealed partial class SqliteEventStore
         }
 
         Interlocked.Increment(ref _transactionsCommitted);
-        SqliteDiagnostics.CommitSize.Record(count);
+        _instruments.CommitSize.Record(count);
     }
 
     private SqliteCommand GetInsertCommand()

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using EventSourcing.SystemOfRecord.Sqlite.Internal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -34,6 +35,7 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
     private readonly string _writerConnectionString;
     private readonly string _dataSource;
     private readonly ILogger _logger;
+    private readonly SqliteInstruments _instruments;
     private readonly Queue<PendingAppend> _pending = new();
     private readonly TaskCompletionSource _writerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _writerThread;
@@ -50,18 +52,20 @@ public sealed partial class SqliteEventStore : IEventStore, ICheckpointStore, IA
     /// <param name="logger">The logger; none when null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
-    public SqliteEventStore(IOptions<SqliteStoreOptions> options, ILogger<SqliteEventStore>? logger = null)
-        : this((options ?? throw new ArgumentNullException(nameof(options))).Value, logger)
+    /// <param name="meterFactory">Makes the <c>EventSourcing.SystemOfRecord</c> meter (dependency injection passes the container's); a process-wide meter when null.</param>
+    public SqliteEventStore(IOptions<SqliteStoreOptions> options, ILogger<SqliteEventStore>? logger = null, IMeterFactory? meterFactory = null)
+        : this((options ?? throw new ArgumentNullException(nameof(options))).Value, logger, meterFactory)
     {
     }
 
-    /// <inheritdoc cref="SqliteEventStore(IOptions{SqliteStoreOptions}, ILogger{SqliteEventStore}?)"/>
-    public SqliteEventStore(SqliteStoreOptions options, ILogger<SqliteEventStore>? logger = null)
+    /// <inheritdoc cref="SqliteEventStore(IOptions{SqliteStoreOptions}, ILogger{SqliteEventStore}?, IMeterFactory?)"/>
+    public SqliteEventStore(SqliteStoreOptions options, ILogger<SqliteEventStore>? logger = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
         _options = options.Clone();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _instruments = SqliteInstruments.For(meterFactory);
 
         var builder = new SqliteConnectionStringBuilder(_options.ConnectionString)
         {

@@ -45,7 +45,8 @@ public static class SqliteSystemOfRecordBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
         services.TryAddSingleton(sp => new SqliteEventStore(
             sp.GetRequiredService<IOptions<SqliteStoreOptions>>(),
-            sp.GetService<ILogger<SqliteEventStore>>()));
+            sp.GetService<ILogger<SqliteEventStore>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         return builder.UseEventStore(sp => sp.GetRequiredService<SqliteEventStore>());
     }
 }

@@ -29,7 +29,7 @@ public sealed partial class SystemOfRecord
             buckets++;
         }
 
-        SystemOfRecordDiagnostics.BucketsReplayed.Add(buckets);
+        _metrics.BucketsReplayed.Add(buckets);
         Log.ReplayCompleted(_logger, buckets, first, last);
     }
 
@@ -58,7 +58,7 @@ public sealed partial class SystemOfRecord
             buckets++;
         }
 
-        SystemOfRecordDiagnostics.BucketsReplayed.Add(buckets);
+        _metrics.BucketsReplayed.Add(buckets);
         Log.ReplayCompleted(_logger, buckets, first, last);
     }
 

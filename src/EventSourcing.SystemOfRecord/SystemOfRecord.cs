@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -19,6 +20,7 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
     private readonly AppendValidator _validator;
     private readonly PublishPipeline _pipeline;
     private readonly EventAppender _appender;
+    private readonly SystemOfRecordMetrics _metrics;
     private readonly bool _ownsComponents;
     private readonly object _initializationGate = new();
     private Task? _initialization;
@@ -50,6 +52,7 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
     /// Publish recovery (the publish cursor, a lease on the instance name and the catch-up after a crash, kept in the
     /// store, which must implement <see cref="ICheckpointStore"/>); none when null, as without <c>WithPublishRecovery()</c>.
     /// </param>
+    /// <param name="meterFactory">Makes the <c>EventSourcing.SystemOfRecord</c> meter (dependency injection passes the container's); a process-wide meter when null.</param>
     /// <exception cref="OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
     public SystemOfRecord(
         IEventStore store,
@@ -58,7 +61,8 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
         Action<DateTime>? replayBucketStrategy = null,
         TimeProvider? timeProvider = null,
         ILogger<SystemOfRecord>? logger = null,
-        PublishRecoveryOptions? publishRecovery = null)
+        PublishRecoveryOptions? publishRecovery = null,
+        IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(publisher);
@@ -76,6 +80,7 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
         _replayBucketStrategy = replayBucketStrategy;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _metrics = SystemOfRecordMetrics.For(meterFactory);
         _validator = new AppendValidator(settings.DefaultTopic, settings.MaxMessageBytes, publisher.Limits ?? PublishLimits.None);
         _pipeline = new PublishPipeline(
             store,
@@ -92,8 +97,9 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
             TimeUuidGenerator.For(_timeProvider),
             _incrementTicks,
             _timeProvider,
-            _logger);
-        _appender = new EventAppender(store, _pipeline, settings.PublishMode, settings.InstanceName, _incrementTicks, _timeProvider);
+            _logger,
+            _metrics);
+        _appender = new EventAppender(store, _pipeline, settings.PublishMode, settings.InstanceName, _incrementTicks, _timeProvider, _metrics);
     }
 
     /// <summary>The width of a time bucket.</summary>

@@ -10,6 +10,9 @@ internal sealed record CqlClientSettings
 
     public required IReadOnlyList<string> ContactPoints { get; init; }
 
+    /// <summary>Where the client counts retries, down nodes and speculative reads.</summary>
+    public CassandraInstruments Instruments { get; init; } = CassandraInstruments.Shared;
+
     public int Port { get; init; } = 9042;
 
     public string? UserName { get; init; }

@@ -28,7 +28,7 @@ internal sealed partial class CqlCluster
             return await first.ConfigureAwait(false);
         }
 
-        CassandraDiagnostics.SpeculativeExecutions.Add(1);
+        _settings.Instruments.SpeculativeExecutions.Add(1);
         Log.Speculating(_logger, delay);
         var second = RunOnFirstReachableAsync(run, plan, attempts, executions.Token);
         var winner = await Task.WhenAny(first, second).ConfigureAwait(false);

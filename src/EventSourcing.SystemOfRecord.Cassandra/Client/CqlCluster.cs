@@ -55,7 +55,7 @@ internal sealed partial class CqlCluster : IAsyncDisposable
                 UseJitter = true,
                 OnRetry = args =>
                 {
-                    CassandraDiagnostics.Retries.Add(1);
+                    _settings.Instruments.Retries.Add(1);
                     Log.Retrying(_logger, args.Outcome.Exception, args.AttemptNumber + 1, args.RetryDelay);
                     return default;
                 },

@@ -62,7 +62,7 @@ internal sealed class CqlHost(string address, int port, CqlClientSettings settin
         var failures = Interlocked.Increment(ref _failures);
         if (failures == 1)
         {
-            CassandraDiagnostics.NodesDown.Add(1);
+            settings.Instruments.NodesDown.Add(1);
         }
 
         var delay = settings.ReconnectDelay.Ticks * Math.Pow(2, Math.Min(failures - 1, 16));

@@ -25,7 +25,8 @@ public static class CassandraSystemOfRecordBuilderExtensions
         builder.Services.TryAddSingleton(sp => new CassandraEventStore(
             sp.GetRequiredService<IOptions<CassandraStoreOptions>>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILogger<CassandraEventStore>>()));
+            sp.GetService<ILogger<CassandraEventStore>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         return builder.UseEventStore(sp => sp.GetRequiredService<CassandraEventStore>());
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using EventSourcing.SystemOfRecord.Cassandra.Client;
@@ -23,14 +24,16 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
     private readonly CassandraStatements _cql;
     private readonly ConcurrentDictionary<DateTime, byte> _indexedBuckets = new();
     private readonly TimeProvider _timeProvider;
+    private readonly CassandraInstruments _instruments;
     private long _lastCheckpointTimestamp;
 
     /// <summary>Creates the store; nothing is connected until the first call.</summary>
     /// <param name="options">Where the store lives; validated here.</param>
     /// <param name="timeProvider">The clock for back-off delays; <see cref="TimeProvider.System"/> when null.</param>
     /// <param name="logger">The logger; none when null.</param>
+    /// <param name="meterFactory">Makes the <c>EventSourcing.SystemOfRecord</c> meter (dependency injection passes the container's); a process-wide meter when null.</param>
     /// <exception cref="OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
-    public CassandraEventStore(IOptions<CassandraStoreOptions> options, TimeProvider? timeProvider = null, ILogger<CassandraEventStore>? logger = null)
+    public CassandraEventStore(IOptions<CassandraStoreOptions> options, TimeProvider? timeProvider = null, ILogger<CassandraEventStore>? logger = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var settings = options.Value ?? throw new ArgumentException("The options have no value.", nameof(options));
@@ -39,8 +42,9 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _cql = new CassandraStatements(settings.Keyspace, settings.Table, settings.ShardCount);
+        _instruments = CassandraInstruments.For(meterFactory);
         _cluster = new CqlCluster(
-            settings.ToClientSettings(_timeProvider),
+            settings.ToClientSettings(_timeProvider, _instruments),
             _logger);
     }
 
@@ -172,7 +176,7 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         {
             // A write timeout, or a connection lost after the INSERT went out, on this attempt or an earlier one:
             // replicas may apply it yet. The publish pipeline looks for the event in the store and publishes it if so.
-            CassandraDiagnostics.IndeterminateAppends.Add(1);
+            _instruments.IndeterminateAppends.Add(1);
             Log.IndeterminateAppend(_logger, ex, recordedEvent.EventId, bucket);
             throw new IndeterminateAppendException(recordedEvent, ex);
         }
@@ -456,7 +460,7 @@ public sealed partial class CassandraEventStore : IEventStore, ICheckpointStore,
         {
             if (++count == _options.LargeBucketThreshold + 1)
             {
-                CassandraDiagnostics.LargeBuckets.Add(1);
+                _instruments.LargeBuckets.Add(1);
                 Log.LargeBucket(_logger, bucket, _options.LargeBucketThreshold, _options.Keyspace, _options.Table);
             }
 

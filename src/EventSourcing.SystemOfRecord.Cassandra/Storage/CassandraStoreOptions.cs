@@ -137,8 +137,9 @@ public sealed class CassandraStoreOptions
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The client settings these options describe; the store and the processed-event log both connect with them.</summary>
-    internal Client.CqlClientSettings ToClientSettings(TimeProvider timeProvider) => new()
+    internal Client.CqlClientSettings ToClientSettings(TimeProvider timeProvider, CassandraInstruments? instruments = null) => new()
     {
+        Instruments = instruments ?? CassandraInstruments.Shared,
         ContactPoints = [.. ContactPoints],
         Port = Port,
         UserName = UserName,

@@ -11,7 +11,7 @@ namespace EventSourcing.SystemOfRecord;
 /// The blocking path blocks on the store's and the pipeline's tasks directly, so no continuation needs a free
 /// thread-pool thread: many callers blocked in <c>Append</c> cannot starve the work they wait for.
 /// </remarks>
-internal sealed class EventAppender(IEventStore store, PublishPipeline pipeline, PublishMode mode, string instanceName, long incrementTicks, TimeProvider clock)
+internal sealed class EventAppender(IEventStore store, PublishPipeline pipeline, PublishMode mode, string instanceName, long incrementTicks, TimeProvider clock, SystemOfRecordMetrics metrics)
 {
     public async ValueTask<RecordedEvent> AppendAsync(AppendRequest request, bool async, CancellationToken cancellationToken)
     {
@@ -71,7 +71,7 @@ internal sealed class EventAppender(IEventStore store, PublishPipeline pipeline,
         }
 
         pipeline.Committed(slot, recorded);
-        SystemOfRecordDiagnostics.EventsAppended.Add(1);
+        metrics.Appended();
         if (mode == PublishMode.Acknowledged)
         {
             try
@@ -85,7 +85,7 @@ internal sealed class EventAppender(IEventStore store, PublishPipeline pipeline,
             }
         }
 
-        SystemOfRecordDiagnostics.AppendDuration.Record(clock.GetElapsedTime(started).TotalSeconds);
+        metrics.AppendCompleted(clock.GetElapsedTime(started));
         return recorded;
     }
 

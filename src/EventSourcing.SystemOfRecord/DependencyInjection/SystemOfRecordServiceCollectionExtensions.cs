@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -50,7 +51,8 @@ public static class SystemOfRecordServiceCollectionExtensions
         sp.GetService<ReplayStrategyRegistration>()?.Strategy,
         sp.GetRequiredService<TimeProvider>(),
         sp.GetService<ILogger<SystemOfRecord>>(),
-        sp.GetService<PublishRecoveryRegistration>() is null ? null : sp.GetRequiredService<IOptions<PublishRecoveryOptions>>().Value)
+        sp.GetService<PublishRecoveryRegistration>() is null ? null : sp.GetRequiredService<IOptions<PublishRecoveryOptions>>().Value,
+        sp.GetService<IMeterFactory>())
     {
         EventSerializer = sp.GetRequiredService<IEventSerializer>(),
         EventTypes = sp.GetRequiredService<EventTypeRegistry>(),

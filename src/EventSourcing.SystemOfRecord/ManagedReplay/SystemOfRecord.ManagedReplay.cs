@@ -156,12 +156,12 @@ public sealed partial class SystemOfRecord
             }
             catch (Exception ex)
             {
-                ReplayDiagnostics.EventsReplayed.Add(run.Delivered);
+                _metrics.EventsReplayed.Add(run.Delivered);
                 Log.ManagedReplayStopped(_logger, ex, name, run.Delivered, run.State().NextBucket);
                 throw;
             }
 
-            ReplayDiagnostics.EventsReplayed.Add(run.Delivered);
+            _metrics.EventsReplayed.Add(run.Delivered);
 
             if (alreadyComplete)
             {

@@ -269,13 +269,13 @@ internal sealed partial class PublishPipeline
 
         if (error is null)
         {
-            PublishDiagnostics.Published(slot is not null, slot is null ? null : _clock.GetElapsedTime(committedAt));
+            _metrics.Published(slot is not null, slot is null ? null : _clock.GetElapsedTime(committedAt));
             slot?.FirstOutcome?.TrySetResult();
             send?.Completion.TrySetResult();
             return;
         }
 
-        PublishDiagnostics.Failed(transient);
+        _metrics.PublishFailed(transient);
         if (slot is not null)
         {
             slot.FirstOutcome?.TrySetException(transient ? error : new EventPublishException(slot.Event!, error, recoveryScheduled: false));
@@ -390,7 +390,7 @@ internal sealed partial class PublishPipeline
             }
             catch (Exception ex) when (IsTransient(ex) && ex is not InstanceConflictException && !_stopping.IsCancellationRequested)
             {
-                PublishDiagnostics.Failed(transient: true);
+                _metrics.PublishFailed(transient: true);
                 lock (_gate)
                 {
                     _retrying = true;
@@ -422,12 +422,12 @@ internal sealed partial class PublishPipeline
         {
             if (item is PublishSlot slot)
             {
-                PublishDiagnostics.Published(live: true, _clock.GetElapsedTime(slot.CommittedAt));
+                _metrics.Published(live: true, _clock.GetElapsedTime(slot.CommittedAt));
                 slot.FirstOutcome?.TrySetResult();
             }
             else
             {
-                PublishDiagnostics.Published(live: false, null);
+                _metrics.Published(live: false, null);
                 ((ExternalSend)item).Completion.TrySetResult();
             }
         }
@@ -435,7 +435,7 @@ internal sealed partial class PublishPipeline
 
     private async Task RefuseAsync(object item, Exception error)
     {
-        PublishDiagnostics.Failed(transient: false);
+        _metrics.PublishFailed(transient: false);
         if (item is ExternalSend send)
         {
             send.Completion.TrySetException(error);
@@ -494,7 +494,7 @@ internal sealed partial class PublishPipeline
             WakeDispatcherLocked();
         }
 
-        PublishDiagnostics.EventParked();
+        _metrics.Parked();
     }
 
     /// <summary>Reads the next chunk of this instance's events in the range back from the store, in front of the range.</summary>

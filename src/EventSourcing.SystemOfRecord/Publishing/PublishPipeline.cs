@@ -75,6 +75,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly InstanceLease? _lease;
+    private readonly SystemOfRecordMetrics _metrics;
     private readonly object _gate = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
@@ -104,9 +105,11 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
         TimeUuidGenerator ids,
         long incrementTicks,
         TimeProvider clock,
-        ILogger logger)
+        ILogger logger,
+        SystemOfRecordMetrics metrics)
     {
         _store = store;
+        _metrics = metrics;
         _publisher = publisher;
         _transactions = publisher is ITransactionalEventPublisher { IsTransactional: true } transactional ? transactional : null;
         _callbacks = publisher as ICallbackEventPublisher;
@@ -193,7 +196,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
             _state = catchUp is null ? PublishState.Running : PublishState.CatchingUp;
         }
 
-        PublishDiagnostics.Register(this);
+        _metrics.Register(this);
 
         // A thread of its own, waiting synchronously: callers blocked in Append on every pool thread cannot starve it.
         var dispatcherExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -512,7 +515,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
             }
         }
 
-        PublishDiagnostics.Unregister(this);
+        _metrics.Unregister(this);
         FailWaiters(new ObjectDisposedException(nameof(SystemOfRecord)));
         _stopping.Dispose();
     }

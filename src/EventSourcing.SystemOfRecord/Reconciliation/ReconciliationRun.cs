@@ -6,7 +6,7 @@ namespace EventSourcing.SystemOfRecord;
 /// One reconciliation: compares, bucket by bucket, the ids the store holds with those a downstream reports, and sends
 /// exactly the missing events again through the publish pipeline when asked to repair.
 /// </summary>
-internal sealed partial class ReconciliationRun(IEventStore store, TimeProvider clock, long incrementTicks, ILogger logger)
+internal sealed partial class ReconciliationRun(IEventStore store, TimeProvider clock, long incrementTicks, ILogger logger, SystemOfRecordMetrics metrics)
 {
     public async Task<ReconciliationReport> CompareAsync(
         DateTime first,
@@ -71,8 +71,8 @@ internal sealed partial class ReconciliationRun(IEventStore store, TimeProvider 
 
         meter.Report(meter.BucketsTotal, storedEvents, force: true);
         var report = new ReconciliationReport(first, end, buckets, storedEvents, downstreamEvents, differences);
-        ReplayDiagnostics.MissingFound.Add(report.MissingCount);
-        ReplayDiagnostics.UnexpectedFound.Add(report.UnexpectedCount);
+        metrics.MissingFound.Add(report.MissingCount);
+        metrics.UnexpectedFound.Add(report.UnexpectedCount);
         Log.ReconcileCompleted(logger, buckets, first, end, report.MissingCount, report.UnexpectedCount);
         return report;
     }

@@ -33,7 +33,7 @@ public sealed partial class SystemOfRecord
         var (first, end) = NormalizeRange(from, to);
         ThrowIfDisposed();
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        return await new ReconciliationRun(Store, _timeProvider, _incrementTicks, _logger)
+        return await new ReconciliationRun(Store, _timeProvider, _incrementTicks, _logger, _metrics)
             .CompareAsync(first, end, downstreamIdsInBucket, progress, cancellationToken).ConfigureAwait(false);
     }
 
@@ -61,6 +61,6 @@ public sealed partial class SystemOfRecord
         ArgumentNullException.ThrowIfNull(report);
         ThrowIfDisposed();
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        return await new ReconciliationRun(Store, _timeProvider, _incrementTicks, _logger).RepairAsync(_pipeline, report, cancellationToken).ConfigureAwait(false);
+        return await new ReconciliationRun(Store, _timeProvider, _incrementTicks, _logger, _metrics).RepairAsync(_pipeline, report, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -6,7 +6,7 @@ namespace EventSourcing.SystemOfRecord;
 /// One delete + reload: resets a projection, applies the range read straight from the store, then (with catch-up)
 /// the events recorded since, until a pass finds nothing new.
 /// </summary>
-internal sealed partial class ReloadRun(IEventStore store, TimeProvider clock, long incrementTicks, ILogger logger)
+internal sealed partial class ReloadRun(IEventStore store, TimeProvider clock, long incrementTicks, ILogger logger, SystemOfRecordMetrics metrics)
 {
     public async Task<ReloadResult> RunAsync(
         IReloadableProjection projection,
@@ -72,7 +72,7 @@ internal sealed partial class ReloadRun(IEventStore store, TimeProvider clock, l
             meter.Report(meter.BucketsTotal, rangeEvents + catchUpEvents, force: true);
         }
 
-        ReplayDiagnostics.EventsReloaded.Add(rangeEvents + catchUpEvents);
+        metrics.EventsReloaded.Add(rangeEvents + catchUpEvents);
         Log.ReloadCompleted(logger, rangeEvents, catchUpEvents, passes, first, end);
         return new ReloadResult(rangeEvents, catchUpEvents, passes, caughtUp);
     }

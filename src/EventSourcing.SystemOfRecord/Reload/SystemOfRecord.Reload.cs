@@ -38,7 +38,7 @@ public sealed partial class SystemOfRecord
         options?.ThrowIfInvalid();
         ThrowIfDisposed();
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        return await new ReloadRun(Store, _timeProvider, _incrementTicks, _logger)
+        return await new ReloadRun(Store, _timeProvider, _incrementTicks, _logger, _metrics)
             .RunAsync(projection, first, end, options, progress, cancellationToken).ConfigureAwait(false);
     }
 
