@@ -111,7 +111,7 @@ public sealed class CqlClusterFailoverTests
         var cluster = new CqlCluster(Settings(nodes.ContactPoints), NullLogger.Instance);
         await CreateSchemaAsync(cluster);
         await cluster.ExecuteAsync(Statement(Insert, "d", 0, "x") with { Prepare = false });
-        await Eventually.WaitUntilAsync(() => nodes.Nodes.All(n => n.ConnectedClients - n.RegisteredConnections == 1), "both nodes have a request connection");
+        await Eventually.UntilAsync(() => nodes.Nodes.All(n => n.ConnectedClients - n.RegisteredConnections == 1), "both nodes have a request connection");
         nodes.Nodes[0].RewriteResponse = (_, _, frame) => CqlConnectionTests.RowFrame(frame, "000B", "7FFFFFFFFFFFFFFF");
         nodes.Nodes[1].RewriteResponse = nodes.Nodes[0].RewriteResponse;
         for (var n = 0; n < 4; n++)
@@ -123,6 +123,6 @@ public sealed class CqlClusterFailoverTests
         await cluster.ExecuteAsync(Statement(Insert, "d", 1, "x") with { Prepare = false });
 
         Assert.That(async () => await cluster.DisposeAsync(), Throws.Nothing);
-        await Eventually.WaitUntilAsync(() => nodes.Nodes.All(n => n.ConnectedClients == 0), "every connection is closed");
+        await Eventually.UntilAsync(() => nodes.Nodes.All(n => n.ConnectedClients == 0), "every connection is closed");
     }
 }

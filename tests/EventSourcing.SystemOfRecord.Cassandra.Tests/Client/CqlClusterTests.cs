@@ -82,7 +82,7 @@ public sealed class CqlClusterTests
         await CreateSchemaAsync(cluster);
         await cluster.ExecuteBatchAsync([Statement(Insert, "b", 1, "x"), Statement(Insert, "b", 2, "y")]);
         await server.RestartAsync();
-        await Eventually.WaitUntilAsync(() => cluster.Hosts[0].IsAvailable(DateTime.UtcNow.Ticks), "the node is due for a retry");
+        await Eventually.UntilAsync(() => cluster.Hosts[0].IsAvailable(DateTime.UtcNow.Ticks), "the node is due for a retry");
 
         await cluster.ExecuteBatchAsync([Statement(Insert, "b", 3, "z"), Statement(Insert, "b", 4, "w")]);
 
@@ -124,7 +124,7 @@ public sealed class CqlClusterTests
         var pending = Enumerable.Range(1, 10)
             .Select(n => cluster.ExecuteAsync(Statement(Insert, "d", n, "x") with { IsIdempotent = false }))
             .ToList();
-        await Eventually.WaitUntilAsync(() => server.RequestCount("Execute") >= 11, "the server received the requests");
+        await Eventually.UntilAsync(() => server.RequestCount("Execute") >= 11, "the server received the requests");
         server.DropConnections();
 
         foreach (var request in pending)
@@ -133,7 +133,7 @@ public sealed class CqlClusterTests
         }
 
         server.ResponseDelay = TimeSpan.Zero;
-        await Eventually.WaitUntilAsync(() => cluster.Hosts[0].IsAvailable(DateTime.UtcNow.Ticks), "the node is due for a retry");
+        await Eventually.UntilAsync(() => cluster.Hosts[0].IsAvailable(DateTime.UtcNow.Ticks), "the node is due for a retry");
         await cluster.ExecuteAsync(Statement(Insert, "d", 99, "after"));
         Assert.That(server.RequestCount("Startup") - server.RequestCount("Register"), Is.EqualTo(2), "a new request connection was opened");
     }
@@ -148,7 +148,7 @@ public sealed class CqlClusterTests
         await cluster.ExecuteAsync(Statement(Insert, "r", 1, "before"));
 
         await server.RestartAsync();
-        await Eventually.WaitUntilAsync(() => cluster.Hosts[0].IsAvailable(DateTime.UtcNow.Ticks), "the node is due for a retry");
+        await Eventually.UntilAsync(() => cluster.Hosts[0].IsAvailable(DateTime.UtcNow.Ticks), "the node is due for a retry");
         await cluster.ExecuteAsync(Statement(Insert, "r", 2, "after"));
 
         Assert.Multiple(() =>
@@ -254,7 +254,7 @@ public sealed class CqlClusterTests
         using var cts = new CancellationTokenSource();
 
         var running = cluster.ExecuteAsync(Statement(Insert, "t", 1, "x"), cts.Token);
-        await Eventually.WaitUntilAsync(() => server.RequestCount("Prepare") >= 1, "the request reached the server");
+        await Eventually.UntilAsync(() => server.RequestCount("Prepare") >= 1, "the request reached the server");
         await cts.CancelAsync();
 
         Assert.That(async () => await running, Throws.InstanceOf<OperationCanceledException>());
@@ -283,7 +283,7 @@ public sealed class CqlClusterTests
         await using var cluster = new CqlCluster(Settings(nodes.ContactPoints), NullLogger.Instance);
         await CreateSchemaAsync(cluster);
         await cluster.ExecuteAsync(Statement(Insert, "warm-up", 0, "x"));
-        await Eventually.WaitUntilAsync(() => cluster.Hosts.All(h => h.Tokens is not null), "every node's tokens are known");
+        await Eventually.UntilAsync(() => cluster.Hosts.All(h => h.Tokens is not null), "every node's tokens are known");
         var before = nodes.Nodes.Select(n => (n.WritesForOtherNodes, n.RequestCount("Execute"))).ToList();
 
         for (var k = 0; k < 60; k++)

@@ -186,14 +186,14 @@ public sealed class CqlClusterTopologyTests
         Assert.That(nodes.Nodes[1].Statements, Is.GreaterThan(0));
 
         await nodes.AnnounceAsync(1, up: false);
-        await Eventually.WaitUntilAsync(() => cluster.Hosts[1].IsDown, "the DOWN event arrived");
+        await Eventually.UntilAsync(() => cluster.Hosts[1].IsDown, "the DOWN event arrived");
         var before = nodes.Nodes[1].Statements;
         await WriteAsync(cluster, 30, "down", prepare: false);
 
         Assert.That(nodes.Nodes[1].Statements, Is.EqualTo(before), "the node still listens, but nothing was sent to it");
 
         await nodes.AnnounceAsync(1, up: true);
-        await Eventually.WaitUntilAsync(() => !cluster.Hosts[1].IsDown, "the UP event arrived");
+        await Eventually.UntilAsync(() => !cluster.Hosts[1].IsDown, "the UP event arrived");
         await WriteAsync(cluster, 30, "up", prepare: false);
         Assert.That(nodes.Nodes[1].Statements, Is.GreaterThan(before));
     }
@@ -207,7 +207,7 @@ public sealed class CqlClusterTopologyTests
         await WriteAsync(cluster, 10, "before");
 
         var added = await nodes.AddNodeAsync("dc1", "r2");
-        await Eventually.WaitUntilAsync(() => cluster.Hosts.Count == 4, "the NEW_NODE event brought the node in");
+        await Eventually.UntilAsync(() => cluster.Hosts.Count == 4, "the NEW_NODE event brought the node in");
         var misrouted = nodes.Nodes.Sum(n => n.WritesForOtherNodes);
         await WriteAsync(cluster, 80, "after");
 
@@ -228,7 +228,7 @@ public sealed class CqlClusterTopologyTests
 
         // Created after discovery: only the SCHEMA_CHANGE event tells the client its replication (2 replicas in dc1).
         await CreateSchemaAsync(cluster, "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': '2'}");
-        await Eventually.WaitUntilAsync(() => cluster.Topology.Ring.Knows("ks"), "the SCHEMA_CHANGE event brought the keyspace's replication");
+        await Eventually.UntilAsync(() => cluster.Topology.Ring.Knows("ks"), "the SCHEMA_CHANGE event brought the keyspace's replication");
         await cluster.ExecuteAsync(Statement(Insert, "hot", 0, "prepare"));
         var before = nodes.Nodes.Select(n => n.Statements).ToList();
         for (var n = 1; n <= 20; n++)
@@ -253,7 +253,7 @@ public sealed class CqlClusterTopologyTests
         var leaving = nodes.Nodes[2].ContactPoint;
 
         await nodes.RemoveNodeAsync(2);
-        await Eventually.WaitUntilAsync(() => cluster.Hosts.Count == 2, "the REMOVED_NODE event dropped the node");
+        await Eventually.UntilAsync(() => cluster.Hosts.Count == 2, "the REMOVED_NODE event dropped the node");
 
         Assert.That(cluster.Hosts.Select(h => h.Endpoint), Does.Not.Contain(leaving));
     }
@@ -267,7 +267,7 @@ public sealed class CqlClusterTopologyTests
 
         var added = await nodes.AddNodeAsync(announce: false);
 
-        await Eventually.WaitUntilAsync(() => cluster.Hosts.Any(h => h.Endpoint == added.ContactPoint), "a refresh found the node");
+        await Eventually.UntilAsync(() => cluster.Hosts.Any(h => h.Endpoint == added.ContactPoint), "a refresh found the node");
     }
 
     [Test]
@@ -279,12 +279,12 @@ public sealed class CqlClusterTopologyTests
         Assert.That(cluster.Control.Host?.Endpoint, Is.EqualTo(nodes.Nodes[0].ContactPoint), "the first contact point");
 
         await nodes.StopNodeAsync(0, announce: false);
-        await Eventually.WaitUntilAsync(() => nodes.Nodes[1].RegisteredConnections + nodes.Nodes[2].RegisteredConnections == 1, "the control connection moved");
+        await Eventually.UntilAsync(() => nodes.Nodes[1].RegisteredConnections + nodes.Nodes[2].RegisteredConnections == 1, "the control connection moved");
         var watcher = nodes.Nodes[1].RegisteredConnections == 1 ? 1 : 2;
         var other = 3 - watcher;
         await nodes.AnnounceAsync(other, up: false);
 
-        await Eventually.WaitUntilAsync(() => cluster.Hosts[other].IsDown, "the event reached the new control connection");
+        await Eventually.UntilAsync(() => cluster.Hosts[other].IsDown, "the event reached the new control connection");
         Assert.That(cluster.Control.Host?.Endpoint, Is.EqualTo(nodes.Nodes[watcher].ContactPoint));
     }
 

@@ -138,7 +138,7 @@ public sealed class CassandraEventStoreIndeterminateTests
         Assert.That(ex!.InnerException, Is.InstanceOf<CassandraConnectionException>().With.Message.Contains("did not answer"));
 
         _server.ResponseDelay = TimeSpan.Zero;
-        await Eventually.WaitUntilAsync(() => _server.Database.CountRows("sor", "events") == 2, "the node applied the write after the client gave up");
+        await Eventually.UntilAsync(() => _server.Database.CountRows("sor", "events") == 2, "the node applied the write after the client gave up");
         Assert.That(await StoredAsync(), Has.Member(appended));
     }
 
