@@ -22,21 +22,21 @@ internal sealed class EventAppender(IEventStore store, PublishPipeline pipeline,
         using var activity = SystemOfRecordDiagnostics.ActivitySource.StartActivity("sor.append");
         activity?.SetTag("messaging.destination.name", request.Topic);
         var slot = pipeline.Issue();
-        var recorded = new RecordedEvent(TimeBuckets.Floor(slot.Id.GetTimestamp().UtcDateTime, incrementTicks), slot.Id, request.Topic, request.Key, request.Message, request.Headers)
-        {
-            Type = request.Type,
-            ContentType = request.ContentType,
-            Instance = instanceName,
-            TraceParent = context?.Id,
-            TraceState = context?.TraceStateString,
-        };
-        activity?.SetTag("messaging.message.id", recorded.EventId.ToString());
-
+        RecordedEvent recorded = null!;
         try
         {
+            recorded = new RecordedEvent(TimeBuckets.Floor(slot.Id.GetTimestamp().UtcDateTime, incrementTicks), slot.Id, request.Topic, request.Key, request.Message, request.Headers)
+            {
+                Type = request.Type,
+                ContentType = request.ContentType,
+                Instance = instanceName,
+                TraceParent = context?.Id,
+                TraceState = context?.TraceStateString,
+            };
+            activity?.SetTag("messaging.message.id", recorded.EventId.ToString());
             if (pipeline.NeedsReservation(slot))
             {
-                var reserved = pipeline.ReserveAsync(slot, cancellationToken);
+                var reserved = pipeline.ReserveAsync(slot, async, cancellationToken);
                 if (async)
                 {
                     await reserved.ConfigureAwait(false);

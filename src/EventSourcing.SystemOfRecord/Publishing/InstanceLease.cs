@@ -99,15 +99,41 @@ internal sealed partial class InstanceLease
     {
         var last = _written ?? throw new InvalidOperationException("The lease was never claimed.");
         var next = last with { Sequence = last.Sequence + 1, Cursor = cursor, ReservedUntil = reservedUntil, Released = release };
-        if (!await _store.TryReplaceCheckpointAsync(_name, last.Format(), next.Format(), cancellationToken).ConfigureAwait(false))
+        if (await _store.TryReplaceCheckpointAsync(_name, last.Format(), next.Format(), cancellationToken).ConfigureAwait(false))
+        {
+            Wrote(next);
+            return;
+        }
+
+        if (!await RetryFromOwnWriteAsync(next, cancellationToken).ConfigureAwait(false))
         {
             throw new InstanceConflictException(
                 _instance,
                 $"Another process took over instance '{_instance}' (its publish cursor changed under this one); this process stops publishing. "
                 + "Two processes must not share SystemOfRecordOptions.InstanceName.");
         }
+    }
 
-        Wrote(next);
+    /// <summary>
+    /// The comparison failed: if the record is still this holder's (a write reported failed, a timeout say, had in fact
+    /// landed), write again from what is there; otherwise someone else holds the name.
+    /// </summary>
+    private async Task<bool> RetryFromOwnWriteAsync(PublishCursorRecord next, CancellationToken cancellationToken)
+    {
+        var stored = await _store.ReadCheckpointAsync(_name, cancellationToken).ConfigureAwait(false);
+        if (stored is null || PublishCursorRecord.Parse(_name, stored) is not { Owner: var owner, Sequence: var sequence } || owner != _owner)
+        {
+            return false;
+        }
+
+        var again = next with { Sequence = sequence + 1 };
+        if (!await _store.TryReplaceCheckpointAsync(_name, stored, again.Format(), cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        Wrote(again);
+        return true;
     }
 
     private void Wrote(PublishCursorRecord record)

@@ -40,7 +40,9 @@ public sealed class ParkedEvent
 
     internal static string CheckpointPrefix(string instance) => NamePrefix + instance + "/";
 
-    internal string CheckpointName => CheckpointPrefix(Instance) + EventId;
+    internal string CheckpointName => CheckpointNameOf(Instance, EventId);
+
+    internal static string CheckpointNameOf(string instance, TimeUuid eventId) => CheckpointPrefix(instance) + eventId;
 
     internal string CheckpointValue => TimeBucket.ToString("O", CultureInfo.InvariantCulture) + " " + Reason;
 

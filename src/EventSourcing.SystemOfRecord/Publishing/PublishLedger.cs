@@ -50,8 +50,14 @@ internal sealed class PublishSlot(TimeUuid id) : LedgerEntry
     /// <summary>The event once stored; dropped once published, so the ledger holds ids, not payloads.</summary>
     public RecordedEvent? Event { get; set; }
 
-    /// <summary>Completed for the appender that waits on this event (<see cref="PublishMode.Acknowledged"/>): at the first outcome.</summary>
+    /// <summary>
+    /// Completed for the appender that waits on this event (<see cref="PublishMode.Acknowledged"/>): at the first outcome.
+    /// Cleared when the appender stops waiting, so the slot can fold into a range.
+    /// </summary>
     public TaskCompletionSource? FirstOutcome { get; set; }
+
+    /// <summary>Failed attempts with an error no provider classified: after a few, the event counts as refused for good.</summary>
+    public byte UnclassifiedFailures { get; set; }
 
     /// <summary>When the store committed it (<see cref="TimeProvider.GetTimestamp"/>), for the commit-to-ack duration.</summary>
     public long CommittedAt { get; set; }
@@ -220,18 +226,18 @@ internal sealed class PublishLedger
         }
     }
 
-    /// <summary>Finds the slot of <paramref name="id"/> among the entries held.</summary>
-    public PublishSlot? Find(TimeUuid id)
+    /// <summary>Whether any slot held is in one of <paramref name="states"/>.</summary>
+    public bool Any(params SlotState[] states)
     {
         for (var entry = _head.Next; entry is not null; entry = entry.Next)
         {
-            if (entry is PublishSlot slot && slot.Id == id)
+            if (entry is PublishSlot slot && Array.IndexOf(states, slot.State) >= 0)
             {
-                return slot;
+                return true;
             }
         }
 
-        return null;
+        return false;
     }
 
     /// <summary>Drops the done entries at the front and moves the cursor past them.</summary>
@@ -244,12 +250,13 @@ internal sealed class PublishLedger
             _head.Next = done.Next;
             done.Next = null;
             Count--;
-            Cursor = done switch
+            var passed = done switch
             {
                 PublishSlot slot => slot.Id,
                 StoreRange range => range.Through,
                 _ => Cursor,
             };
+            Cursor = passed > Cursor ? passed : Cursor; // never back: a range may end before a cursor the broker had already passed
             if (ReferenceEquals(_dispatched, done))
             {
                 _dispatched = _head;

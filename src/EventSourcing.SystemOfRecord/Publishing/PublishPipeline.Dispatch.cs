@@ -76,6 +76,12 @@ internal sealed partial class PublishPipeline
             }
             catch (InstanceConflictException ex)
             {
+                foreach (var send in _batch.OfType<ExternalSend>())
+                {
+                    send.Completion.TrySetException(ex);
+                    Observe(send.Completion.Task);
+                }
+
                 Fence(ex);
                 return;
             }
@@ -218,11 +224,17 @@ internal sealed partial class PublishPipeline
         var item = state!;
         var slot = item as PublishSlot;
         var send = item as ExternalSend;
-        var transient = error is not null && IsTransient(error);
+        var transient = false;
+        var retry = false;
         var committedAt = slot?.CommittedAt ?? 0;
         lock (_gate)
         {
             _inFlight--;
+            if (error is not null and not InstanceConflictException)
+            {
+                transient = IsTransient(error, slot);
+            }
+
             if (error is InstanceConflictException)
             {
                 // Fenced by the broker: handled below, outside the lock.
@@ -244,15 +256,15 @@ internal sealed partial class PublishPipeline
                 {
                     slot.State = SlotState.Failed;
                     _retrying = true;
-                    CheckDrainedLocked();
                 }
                 else
                 {
                     slot.State = SlotState.Parking;
                 }
             }
-            else if (error is not null && transient && !send!.CancellationToken.IsCancellationRequested && ++send.Attempts < MaxExternalAttempts)
+            else if (transient && !send!.CancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested && ++send.Attempts < MaxExternalAttempts)
             {
+                retry = true;
                 _retrying = true;
                 _retryExternal.Add(send);
             }
@@ -263,6 +275,7 @@ internal sealed partial class PublishPipeline
 
         if (error is InstanceConflictException conflict)
         {
+            send?.Completion.TrySetException(conflict);
             Fence(conflict);
             return;
         }
@@ -278,15 +291,21 @@ internal sealed partial class PublishPipeline
         _metrics.PublishFailed(transient);
         if (slot is not null)
         {
-            slot.FirstOutcome?.TrySetException(transient ? error : new EventPublishException(slot.Event!, error, recoveryScheduled: false));
+            if (slot.FirstOutcome is { } outcome)
+            {
+                outcome.TrySetException(transient ? error : new EventPublishException(slot.Event!, error, recoveryScheduled: false));
+                Observe(outcome.Task);
+            }
+
             if (!transient)
             {
-                _ = ParkAsync(slot, error);
+                // Off the publisher's callback thread: recording the parked event writes to the store.
+                _ = Task.Run(() => ParkAsync(slot, error));
             }
         }
-        else if (!transient || send!.CancellationToken.IsCancellationRequested || send.Attempts >= MaxExternalAttempts)
+        else if (!retry)
         {
-            if (send!.CancellationToken.IsCancellationRequested && transient)
+            if (send!.CancellationToken.IsCancellationRequested)
             {
                 send.Completion.TrySetCanceled(send.CancellationToken);
             }
@@ -294,6 +313,8 @@ internal sealed partial class PublishPipeline
             {
                 send.Completion.TrySetException(error);
             }
+
+            Observe(send.Completion.Task);
         }
     }
 
@@ -306,6 +327,11 @@ internal sealed partial class PublishPipeline
         Log.Retrying(_logger, _settings.InstanceName, delay);
 
         await DelayAsync(delay).ConfigureAwait(false);
+        if (_stopping.IsCancellationRequested)
+        {
+            return; // stopping: the failed events wait for the next start (with recovery) or a republish
+        }
+
         lock (_gate)
         {
             _batch.Clear();
@@ -484,9 +510,15 @@ internal sealed partial class PublishPipeline
             slot.State = SlotState.Parked;
             slot.Event = null;
             _parked++;
-            _unpublished[slot.Id] = new EventPublishException(recordedEvent, error, recoveryScheduled: false);
+            RememberUnpublishedLocked(slot.Id, error);
             if (_checkpoints is null)
             {
+                // Without recovery the list lives in memory: the newest ones, bounded.
+                if (_parkedInMemory.Count == UnpublishedRemembered)
+                {
+                    _parkedInMemory.RemoveAt(0);
+                }
+
                 _parkedInMemory.Add(parked);
             }
 
@@ -540,7 +572,11 @@ internal sealed partial class PublishPipeline
         }
     }
 
-    /// <summary>Looks an indeterminate write up in the store once it had time to land: publishes it if there, forgets it if not.</summary>
+    /// <summary>
+    /// Resolves a write the store could not confirm, once it had time to land: when the store holds the event, publishes
+    /// it; when not, writes it again under the same id (an upsert: harmless if the first write lands later) and then
+    /// publishes it. An indeterminate append is thus always recorded and published, never left in doubt.
+    /// </summary>
     private async Task LookUpAsync(PublishSlot slot)
     {
         var wait = IndeterminateSettle - _clock.GetElapsedTime(slot.CommittedAt);
@@ -550,37 +586,46 @@ internal sealed partial class PublishPipeline
         }
 
         var wanted = slot.Event!;
-        RecordedEvent? stored = null;
+        var found = false;
         await foreach (var recordedEvent in _store.ReadBucketAsync(wanted.TimeBucket, _stopping.Token).ConfigureAwait(false))
         {
             if (recordedEvent.EventId == wanted.EventId)
             {
-                stored = recordedEvent;
+                found = true;
                 break;
+            }
+        }
+
+        if (!found)
+        {
+            try
+            {
+                await _store.AppendAsync(wanted, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (IndeterminateAppendException)
+            {
+                lock (_gate)
+                {
+                    slot.CommittedAt = _clock.GetTimestamp(); // in doubt again: look again after the settle time
+                }
+
+                return;
             }
         }
 
         lock (_gate)
         {
-            if (stored is not null)
-            {
-                slot.Event = stored;
-                slot.State = SlotState.Committed;
-            }
-            else
-            {
-                slot.State = SlotState.Abandoned;
-                slot.Event = null;
-                _unpublished[slot.Id] = new InvalidOperationException($"Event {slot.Id} was not found in the store after its write could not be confirmed: it was not recorded.");
-                AdvanceLocked();
-            }
+            slot.State = SlotState.Committed;
         }
 
-        Log.IndeterminateResolved(_logger, slot.Id, stored is not null);
+        Log.IndeterminateResolved(_logger, slot.Id, found);
     }
 
-    /// <summary>With publish recovery: writes the cursor and the id reservation, renewing the lease, every recovery interval.</summary>
-    private async Task HousekeepingLoopAsync()
+    /// <summary>
+    /// With publish recovery: writes the cursor and the id reservation, renewing the lease, every recovery interval (and
+    /// at once when an append waits for the reservation). Runs on a thread of its own and waits synchronously.
+    /// </summary>
+    private void HousekeepingLoop()
     {
         var interval = _settings.Recovery!.RecoveryInterval;
         var written = (Cursor: default(TimeUuid), Reserved: DateTimeOffset.MinValue);
@@ -588,7 +633,7 @@ internal sealed partial class PublishPipeline
         {
             try
             {
-                await _wakeHousekeeper.WaitAsync(interval, _stopping.Token).ConfigureAwait(false);
+                _wakeHousekeeper.Wait(interval, _stopping.Token);
             }
             catch (OperationCanceledException)
             {
@@ -605,14 +650,14 @@ internal sealed partial class PublishPipeline
 
             var reserved = ReservationAfterIssued();
             var reservationLow = reserved - written.Reserved > ReserveAhead / 2;
-            if (cursor == written.Cursor && !reservationLow && !_lease!.RenewalDue)
+            if (cursor == written.Cursor && !reservationLow && !_lease!.RenewalDue && Interlocked.Exchange(ref _reservationWanted, 0) == 0)
             {
                 continue;
             }
 
             try
             {
-                await _lease!.WriteAsync(cursor, reserved, release: false, _stopping.Token).ConfigureAwait(false);
+                _lease!.WriteAsync(cursor, reserved, release: false, _stopping.Token).GetAwaiter().GetResult();
                 written = (cursor, reserved);
                 Volatile.Write(ref _reservedUntilTicks, reserved.UtcTicks);
                 lock (_gate)
@@ -621,19 +666,27 @@ internal sealed partial class PublishPipeline
                 }
 
                 reservationWritten.TrySetResult();
+
+                // The upgrade's catch-up is published and the cursor that says so is in the store: the old watermark can go.
+                if (_legacyThrough is { } legacy && cursor >= legacy)
+                {
+                    _checkpoints!.DeleteCheckpointAsync(LegacyWatermarkName, _stopping.Token).GetAwaiter().GetResult();
+                    _legacyThrough = null;
+                }
             }
             catch (InstanceConflictException ex)
             {
                 Fence(ex);
                 return;
             }
-            catch (Exception ex) when (!_stopping.IsCancellationRequested)
+            catch (Exception ex)
             {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return; // stopping: disposal writes the cursor one last time
+                }
+
                 Log.CursorWriteFailed(_logger, ex, _settings.InstanceName);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
             }
         }
     }
@@ -692,11 +745,19 @@ internal sealed partial class PublishPipeline
         }
     }
 
-    private static bool IsTransient(Exception exception) => exception switch
+    /// <summary>
+    /// Whether to try again: what a provider classified says so itself. A publisher that disposed of itself is transient
+    /// (the system of record is stopping too). Any other failure is tried again a few times, then counts as refused
+    /// for good, so that one poison event cannot hold up every event after it forever.
+    /// </summary>
+    private static bool IsTransient(Exception exception, PublishSlot? slot) => exception switch
     {
         SystemOfRecordException known => known.IsTransient,
-        ObjectDisposedException => false,
+        ObjectDisposedException or OperationCanceledException => true,
         ArgumentException => false,
-        _ => true, // an unknown failure might pass: retried with backoff rather than parked
+        _ when slot is null => true,
+        _ => ++slot.UnclassifiedFailures < MaxUnclassifiedFailures,
     };
+
+    private static bool IsTransient(Exception exception) => IsTransient(exception, slot: null);
 }

@@ -56,9 +56,19 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
     private const int FoldThreshold = 65_536;
     private const string LegacyWatermarkPrefix = "publish-watermark/";
 
+    private string LegacyWatermarkName => LegacyWatermarkPrefix + _settings.InstanceName;
+
+    // Refused or unrecorded ids remembered for WhenPublishedAsync, newest first out last: enough for any caller that
+    // waits on a recent event, bounded however many are parked.
+    private const int UnpublishedRemembered = 10_000;
+
     // A replay's send gives up after this many attempts (the publisher already retried within its own timeout each
     // time): the replay fails with the error and resumes from its checkpoint, instead of hanging through an outage.
     private const int MaxExternalAttempts = 4;
+
+    // Attempts at an event whose failure no provider classified before it counts as refused for good.
+    private const int MaxUnclassifiedFailures = 10;
+
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
 
     // An indeterminate write is looked up after this long: a write the store could not confirm lands within its timeout or not at all.
@@ -82,6 +92,10 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
     private readonly Queue<ExternalSend> _external = new();
     private readonly SortedDictionary<TimeUuid, List<TaskCompletionSource>> _cursorWaiters = [];
     private readonly Dictionary<TimeUuid, Exception> _unpublished = [];
+    private readonly Queue<TimeUuid> _unpublishedOrder = new();
+    private int _countAfterFold;
+    private int _reservationWanted;
+    private TimeUuid? _legacyThrough;
 
     private PublishLedger _ledger = new(default);
     private PublishState _state = PublishState.NotStarted;
@@ -152,21 +166,24 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
             }
 
             // Ids of the last run are at most its reservation: floor the generator there and read back what lies between.
-            _ids.Floor(record.ReservedUntil);
-            var through = TimeUuid.Max(record.ReservedUntil);
+            var reservedBefore = record.ReservedUntil > cursor.GetTimestamp() ? record.ReservedUntil : cursor.GetTimestamp();
+            _ids.Floor(reservedBefore);
+            var through = TimeUuid.Max(reservedBefore);
             if (through > cursor)
             {
                 catchUp = new StoreRange(cursor, through);
             }
 
-            // The first start after an upgrade from the watermark of the previous version: catch up from that watermark,
-            // counting events stored before instances were recorded as this instance's own.
-            if (record.Sequence == 1
-                && await _checkpoints!.ReadCheckpointAsync(LegacyWatermarkPrefix + _settings.InstanceName, cancellationToken).ConfigureAwait(false) is { } legacy
-                && DateTimeOffset.TryParse(legacy, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var watermark)
-                && TimeUuid.Min(watermark) < cursor)
+            // An upgrade from the previous version, which kept a watermark: catch up from it, counting events stored
+            // before instances were recorded as this instance's own. The watermark stays (and the cursor at it) until
+            // this range is published, so a restart meanwhile does the same again.
+            if (await _checkpoints!.ReadCheckpointAsync(LegacyWatermarkName, cancellationToken).ConfigureAwait(false) is { } legacy
+                && DateTimeOffset.TryParse(legacy, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var watermark))
             {
-                catchUp = new StoreRange(TimeUuid.Min(watermark), TimeUuid.Max(now)) { IncludeUnattributed = true };
+                var from = TimeUuid.Min(watermark);
+                cursor = from < cursor ? from : cursor;
+                catchUp = new StoreRange(cursor, TimeUuid.Max(now > reservedBefore ? now : reservedBefore)) { IncludeUnattributed = true };
+                _legacyThrough = catchUp.Through;
             }
 
             if (catchUp is not null)
@@ -174,7 +191,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
                 Log.CatchingUp(_logger, _settings.InstanceName, catchUp.After.GetTimestamp(), catchUp.Through.GetTimestamp());
             }
 
-            var reserved = Reservation(record.ReservedUntil > now ? record.ReservedUntil : now);
+            var reserved = Reservation(reservedBefore > now ? reservedBefore : now);
             await _lease.WriteAsync(cursor, reserved, release: false, cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _reservedUntilTicks, reserved.UtcTicks);
         }
@@ -187,6 +204,13 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
 
         lock (_gate)
         {
+            if (_state == PublishState.Stopped)
+            {
+                // Disposed while starting: let go of what was just taken.
+                _lease?.WriteAsync(cursor, ReservationAfterIssued(), release: true, CancellationToken.None).GetAwaiter().GetResult();
+                throw new ObjectDisposedException(nameof(SystemOfRecord));
+            }
+
             _ledger = new PublishLedger(cursor);
             if (catchUp is not null)
             {
@@ -218,7 +242,24 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
         _dispatcher = dispatcherExited.Task;
         if (_lease is not null)
         {
-            _housekeeper = Task.Run(HousekeepingLoopAsync, CancellationToken.None);
+            // Its own thread too: the lease must be renewed however busy the pool is.
+            var housekeeperExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            new Thread(() =>
+            {
+                try
+                {
+                    HousekeepingLoop();
+                }
+                finally
+                {
+                    housekeeperExited.TrySetResult();
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "SystemOfRecord publish cursor",
+            }.Start();
+            _housekeeper = housekeeperExited.Task;
         }
     }
 
@@ -242,11 +283,17 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
         }
     }
 
-    /// <summary>Whether the slot's time is past what the store's reservation covers (the append must wait for <see cref="ReserveAsync"/>).</summary>
-    public bool NeedsReservation(PublishSlot slot) => slot.Id.GetTimestamp().UtcTicks > Volatile.Read(ref _reservedUntilTicks);
+    /// <summary>
+    /// Whether the append must wait for <see cref="ReserveAsync"/> before its store write: the slot's time is past what the
+    /// reservation in the store covers, or the lease has gone unconfirmed for half its duration (this process may have
+    /// been taken over while it stalled, and must not write under the name until the store confirms it still holds it).
+    /// </summary>
+    public bool NeedsReservation(PublishSlot slot) =>
+        slot.Id.GetTimestamp().UtcTicks > Volatile.Read(ref _reservedUntilTicks)
+        || (_lease is not null && _lease.SinceLastWrite > _settings.Recovery!.LeaseDuration / 2);
 
-    /// <summary>Waits until the reservation in the store covers <paramref name="slot"/>'s time.</summary>
-    public async ValueTask ReserveAsync(PublishSlot slot, CancellationToken cancellationToken)
+    /// <summary>Waits until the store holds a reservation covering <paramref name="slot"/>'s time, written under a live lease.</summary>
+    public async ValueTask ReserveAsync(PublishSlot slot, bool async, CancellationToken cancellationToken)
     {
         while (NeedsReservation(slot))
         {
@@ -257,8 +304,16 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
                 written = _reservationWritten.Task;
             }
 
+            Volatile.Write(ref _reservationWanted, 1);
             _wakeHousekeeper.Release();
-            await written.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (async)
+            {
+                await written.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                written.Wait(cancellationToken); // signalled inline: a blocked caller needs no pool thread to wake
+            }
         }
     }
 
@@ -274,9 +329,11 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
             {
                 WakeDispatcherLocked();
             }
-            else if (_ledger.Count > FoldThreshold)
+            else if (_ledger.Count > FoldThreshold && _ledger.Count > _countAfterFold + (FoldThreshold / 4))
             {
+                // Folding walks the ledger: only once it grew by a quarter of the threshold since the last fold.
                 var folded = _ledger.FoldIntoRanges(keep: FoldThreshold / 4);
+                _countAfterFold = _ledger.Count;
                 Log.FoldedIntoRanges(_logger, _settings.InstanceName, folded);
             }
         }
@@ -293,7 +350,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
         }
     }
 
-    /// <summary>The store could not confirm the write: the dispatcher looks it up and publishes it if it was applied.</summary>
+    /// <summary>The store could not confirm the write: the dispatcher makes sure it is recorded (looking it up, writing it again under its id if absent), then publishes it.</summary>
     public void Indeterminate(PublishSlot slot, RecordedEvent recordedEvent)
     {
         lock (_gate)
@@ -328,6 +385,14 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
         catch (Exception ex)
         {
             var cause = ex is AggregateException { InnerException: { } inner } ? inner : ex;
+            if (cause is TimeoutException or OperationCanceledException)
+            {
+                lock (_gate)
+                {
+                    slot.FirstOutcome = null; // nobody waits any more: the slot may fold into a range
+                }
+            }
+
             throw cause switch
             {
                 EventPublishException already => already,
@@ -339,50 +404,70 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
     }
 
     /// <summary>
-    /// Completes when the cursor passed the event: it is published. Throws
-    /// <see cref="EventPublishException"/> when it was parked or found not stored.
+    /// Completes when the cursor passed the event: it is published. Throws <see cref="EventPublishException"/> when it
+    /// was parked (by this run, or by an earlier one with publish recovery).
     /// </summary>
-    public Task WhenPublishedAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken)
+    public async Task WhenPublishedAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken)
     {
+        TaskCompletionSource? waiter = null;
         lock (_gate)
         {
+            ThrowIfNotAccepting();
             if (_unpublished.TryGetValue(recordedEvent.EventId, out var refused))
             {
-                return Task.FromException(PublishFailed(recordedEvent, refused, pending: false));
+                throw PublishFailed(recordedEvent, refused, pending: false);
             }
 
-            if (recordedEvent.EventId <= _ledger.Cursor)
+            if (recordedEvent.EventId > _ledger.Cursor)
             {
-                return Task.CompletedTask;
-            }
+                if (!_cursorWaiters.TryGetValue(recordedEvent.EventId, out var waiters))
+                {
+                    _cursorWaiters.Add(recordedEvent.EventId, waiters = []);
+                }
 
-            ThrowIfFaulted();
-            if (!_cursorWaiters.TryGetValue(recordedEvent.EventId, out var waiters))
-            {
-                _cursorWaiters.Add(recordedEvent.EventId, waiters = []);
+                waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                waiters.Add(waiter);
             }
-
-            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            waiters.Add(waiter);
-            return WaitAsync(waiter.Task, recordedEvent, cancellationToken);
         }
 
-        async Task WaitAsync(Task waiting, RecordedEvent recorded, CancellationToken token)
+        if (waiter is null)
         {
-            try
+            // Past the cursor: published, unless an earlier run parked it (its record is in the store).
+            if (_checkpoints is not null
+                && await _checkpoints.ReadCheckpointAsync(ParkedEvent.CheckpointNameOf(_settings.InstanceName, recordedEvent.EventId), cancellationToken).ConfigureAwait(false) is { } parked)
             {
-                await waiting.WaitAsync(token).ConfigureAwait(false);
+                throw PublishFailed(recordedEvent, new SystemOfRecordException($"The publisher refused it for good, and it was parked: {parked}"), pending: false);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException and not EventPublishException)
+
+            return;
+        }
+
+        try
+        {
+            await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            lock (_gate)
             {
-                throw PublishFailed(recorded, ex, pending: false);
+                if (_cursorWaiters.TryGetValue(recordedEvent.EventId, out var waiters) && waiters.Remove(waiter) && waiters.Count == 0)
+                {
+                    _cursorWaiters.Remove(recordedEvent.EventId);
+                }
             }
+
+            throw;
+        }
+        catch (Exception ex) when (ex is not EventPublishException)
+        {
+            throw PublishFailed(recordedEvent, ex, pending: false);
         }
     }
 
     /// <summary>
-    /// Publishes an event from outside the ledger (a replay, a republish, a repair): shares the in-flight budget, retries
-    /// transient failures with backoff until <paramref name="cancellationToken"/> stops it, and throws on a permanent one.
+    /// Publishes an event from outside the ledger (a replay, a republish, a repair): shares the in-flight budget, tries a
+    /// transient failure again with backoff (at most <see cref="MaxExternalAttempts"/> attempts in all), and throws on a
+    /// permanent one, on the last failure, or when <paramref name="cancellationToken"/> stops the wait.
     /// The caller's <see cref="Activity.Current"/> is current while the publisher runs, so its span is the publish's parent.
     /// </summary>
     public Task SendAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken)
@@ -492,32 +577,37 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
             Log.StoppedWithBacklog(_logger, _settings.InstanceName, Status().Backlog);
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _wake.Release();
-        _wakeHousekeeper.Release();
-        await _dispatcher.ConfigureAwait(false);
-        await _housekeeper.ConfigureAwait(false);
-        if (_lease is not null && _fault is null)
+        try
         {
-            try
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            _wake.Release();
+            _wakeHousekeeper.Release();
+            await _dispatcher.ConfigureAwait(false);
+            await _housekeeper.ConfigureAwait(false);
+            if (_lease is not null && _fault is null)
             {
                 TimeUuid cursor;
+                bool writing;
                 lock (_gate)
                 {
                     cursor = _ledger.Cursor;
+                    writing = _ledger.Any(SlotState.Issued, SlotState.Indeterminate);
                 }
 
-                await _lease.WriteAsync(cursor, ReservationAfterIssued(), release: true, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Log.ReleaseFailed(_logger, ex, _settings.InstanceName);
+                // A write still in progress may yet commit: then the name stays held, so the next holder waits a lease
+                // (and reads the store after it) instead of claiming at once and missing it.
+                await _lease.WriteAsync(cursor, ReservationAfterIssued(), release: !writing, CancellationToken.None).ConfigureAwait(false);
             }
         }
-
-        _metrics.Unregister(this);
-        FailWaiters(new ObjectDisposedException(nameof(SystemOfRecord)));
-        _stopping.Dispose();
+        catch (Exception ex)
+        {
+            Log.ReleaseFailed(_logger, ex, _settings.InstanceName);
+        }
+        finally
+        {
+            _metrics.Unregister(this);
+            FailWaiters(new ObjectDisposedException(nameof(SystemOfRecord)));
+        }
     }
 
     internal TimeSpan Lag
@@ -613,7 +703,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
         // Drained: nothing left that could be published now. A failing publisher counts as drained: waiting for it to
         // come back is the next start's job (with recovery) or a republish's.
         if (_drained is not null
-            && (_retrying || (_inFlight == 0 && _external.Count == 0 && _ledger.NextToDispatch is null or PublishSlot { State: SlotState.Issued })))
+            && (_retrying || (_inFlight == 0 && _external.Count == 0 && _ledger.NextToDispatch is null)))
         {
             _drained.TrySetResult();
         }
@@ -635,18 +725,39 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
                 }
             }
 
-            external = [.. _external];
+            external = [.. _external, .. _retryExternal];
             _external.Clear();
+            _retryExternal.Clear();
+            _reservationWritten.TrySetException(exception);
+            Observe(_reservationWritten.Task);
         }
 
         foreach (var waiter in waiters)
         {
             waiter.TrySetException(exception);
+            Observe(waiter.Task);
         }
 
         foreach (var send in external)
         {
             send.Completion.TrySetException(exception);
+            Observe(send.Completion.Task);
+        }
+    }
+
+    /// <summary>Marks a task's failure as seen: its waiter may have gone, and an unobserved failure would be reported at collection.</summary>
+    private static void Observe(Task task) => _ = task.Exception;
+
+    /// <summary>Remembers that an event was not published, for <see cref="WhenPublishedAsync"/>; forgets the oldest beyond a bound.</summary>
+    private void RememberUnpublishedLocked(TimeUuid id, Exception reason)
+    {
+        if (_unpublished.TryAdd(id, reason))
+        {
+            _unpublishedOrder.Enqueue(id);
+            if (_unpublishedOrder.Count > UnpublishedRemembered)
+            {
+                _unpublished.Remove(_unpublishedOrder.Dequeue());
+            }
         }
     }
 
@@ -664,11 +775,14 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
 
     private DateTimeOffset Reservation(DateTimeOffset from) => from + ReserveAhead;
 
+    /// <summary>The reservation to write next: ahead of the clock and of the last id issued, and never below the one written before.</summary>
     private DateTimeOffset ReservationAfterIssued()
     {
         var now = _clock.GetUtcNow();
         var issued = new DateTimeOffset(Math.Max(Volatile.Read(ref _lastIssuedTicks), now.UtcTicks), TimeSpan.Zero);
-        return Reservation(issued);
+        var reserved = Reservation(issued).UtcTicks;
+        var written = Volatile.Read(ref _reservedUntilTicks);
+        return new DateTimeOffset(written != long.MaxValue && written > reserved ? written : reserved, TimeSpan.Zero);
     }
 
     // How far ahead of the clock ids are reserved: several cursor writes, so appends rarely wait for one.

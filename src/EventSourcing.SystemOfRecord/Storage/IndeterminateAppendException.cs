@@ -5,9 +5,10 @@ namespace EventSourcing.SystemOfRecord;
 /// timeout, a connection lost after the request was sent). It is the one exception to "a failed append wrote nothing".
 /// </summary>
 /// <remarks>
-/// The system of record does not publish the event on the spot; its publish pipeline looks for it in the store later
-/// and publishes it if the write was applied, so an indeterminate event is published if and only if it was recorded.
-/// Appending again creates a new event (a new id); a downstream that must not see the same fact twice should not retry blindly.
+/// Through <c>SystemOfRecord</c>, the doubt is resolved forward: the publish pipeline looks the event up in the store a
+/// moment later and, if it is not there, writes it again under the same id (an upsert, harmless if the first write
+/// lands after all); then it publishes it. So the event is recorded and published, exactly as if the append had
+/// succeeded. Do not append it again: that would record the same fact twice, under a new id.
 /// </remarks>
 public sealed class IndeterminateAppendException : SystemOfRecordException
 {
@@ -27,7 +28,7 @@ public sealed class IndeterminateAppendException : SystemOfRecordException
     {
         ArgumentNullException.ThrowIfNull(recordedEvent);
         ArgumentNullException.ThrowIfNull(innerException);
-        return $"The store could not confirm the append of event {recordedEvent.EventId}: it may or may not be recorded ({innerException.Message}). "
-            + "If it was recorded, the publish pipeline publishes it.";
+        return $"The store could not confirm the append of event {recordedEvent.EventId} ({innerException.Message}). "
+            + "The publish pipeline makes sure it is recorded (writing it again under its id if it is not) and publishes it: do not append it again.";
     }
 }
