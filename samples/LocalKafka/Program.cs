@@ -4,6 +4,7 @@
 //
 //   dotnet run --project samples/LocalKafka                                   (topic "events", 3 partitions)
 //   dotnet run --project samples/LocalKafka -- --topic orders --topic payments
+using System.Runtime.InteropServices;
 using EventSourcing.SystemOfRecord.Kafka.Testing;
 
 const int Partitions = 3;
@@ -19,6 +20,11 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     stop.Cancel();
 };
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    stop.Cancel();
+});
 
 using var cluster = new KafkaMockCluster(brokers: 3);
 foreach (var topic in topics)
@@ -30,7 +36,7 @@ Console.WriteLine($"Kafka (librdkafka's mock cluster, 3 brokers) at {cluster.Boo
 Console.WriteLine($"Topics: {string.Join(", ", topics)} ({Partitions} partitions each, replication factor 3).");
 Console.WriteLine("In another terminal:");
 Console.WriteLine($"  export KAFKA={cluster.BootstrapServers}");
-Console.WriteLine("Ctrl+C stops it and forgets every record.");
+Console.WriteLine("Ctrl+C (or SIGTERM) stops it and forgets every record.");
 try
 {
     await Task.Delay(Timeout.Infinite, stop.Token);
