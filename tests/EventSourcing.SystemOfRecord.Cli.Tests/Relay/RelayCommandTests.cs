@@ -246,7 +246,7 @@ public sealed class RelayCommandTests : KafkaFixture
         using var ctrlC = new CancellationTokenSource();
 
         var running = Sor.Start(Takeover("orders-1", lease: "3s"), ctrlC.Token, out var output);
-        await Wait.UntilAsync(() => running.IsCompleted || output().Contains("watching its record", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the takeover watches the dead holder's record");
+        await Eventually.UntilAsync(() => running.IsCompleted || output().Contains("watching its record", StringComparison.Ordinal), "the takeover watches the dead holder's record");
         await ctrlC.CancelAsync();
         var run = await running;
 

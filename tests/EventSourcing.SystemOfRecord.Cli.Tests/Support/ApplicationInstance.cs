@@ -1,5 +1,4 @@
 using EventSourcing.SystemOfRecord.Kafka;
-using EventSourcing.SystemOfRecord.Kafka.Tests.Support;
 using EventSourcing.SystemOfRecord.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -68,7 +67,7 @@ internal sealed class ApplicationInstance : IAsyncDisposable
     public async Task WaitUntilStoredCursorPassesAsync(RecordedEvent recorded)
     {
         await System.WhenPublishedAsync(recorded).WaitAsync(TimeSpan.FromSeconds(30));
-        await Wait.UntilAsync(() => StoredCursor() >= recorded.EventId, TimeSpan.FromSeconds(30), $"the stored cursor of {Name} passed {recorded.EventId}");
+        await Eventually.UntilAsync(async () => await StoredCursorAsync() >= recorded.EventId, $"the stored cursor of {Name} passed {recorded.EventId}");
     }
 
     /// <summary>From now on publishes wait: the events appended next stay in flight.</summary>
@@ -100,8 +99,18 @@ internal sealed class ApplicationInstance : IAsyncDisposable
         await _sqlite.DisposeAsync();
     }
 
-    private TimeUuid StoredCursor() =>
-        System.GetPublishCursorsAsync().ToBlockingEnumerable().SingleOrDefault(c => c.InstanceName == Name)?.Cursor ?? default;
+    private async Task<TimeUuid> StoredCursorAsync()
+    {
+        await foreach (var cursor in System.GetPublishCursorsAsync())
+        {
+            if (cursor.InstanceName == Name)
+            {
+                return cursor.Cursor;
+            }
+        }
+
+        return default;
+    }
 
     /// <summary>Passes everything through until <see cref="Crash"/>; then every call fails, as for a process that is gone.</summary>
     private sealed class CrashableStore(SqliteEventStore inner) : IEventStore, ICheckpointStore
