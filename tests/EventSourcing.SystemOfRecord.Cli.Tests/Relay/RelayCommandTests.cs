@@ -245,7 +245,7 @@ public sealed class RelayCommandTests : KafkaFixture
         await application.CrashAsync();
         using var ctrlC = new CancellationTokenSource();
 
-        var running = Sor.Start(Takeover("orders-1", lease: "3s"), ctrlC.Token, out var output);
+        var running = Sor.Start(Takeover("orders-1", lease: "2s"), ctrlC.Token, out var output);
         await Eventually.UntilAsync(() => running.IsCompleted || output().Contains("watching its record", StringComparison.Ordinal), "the takeover watches the dead holder's record");
         await ctrlC.CancelAsync();
         var run = await running;
