@@ -18,10 +18,13 @@ internal static class ExitCodes
     /// <summary>Kafka cannot be reached, or refused a request.</summary>
     public const int BrokerUnavailable = 4;
 
-    /// <summary>A named thing does not exist: a checkpoint, a replay to resume, a topic.</summary>
+    /// <summary>A named thing does not exist: a checkpoint, a replay to resume, a topic, an instance's publish cursor.</summary>
     public const int NotFound = 5;
 
-    /// <summary>The store or a replay's state refuses the request (a checkpoint kept for another range, an operation the store does not support).</summary>
+    /// <summary>
+    /// The store or a replay's state refuses the request (a checkpoint kept for another range, an operation the store does
+    /// not support), or a live process holds the instance name a takeover asked for.
+    /// </summary>
     public const int Refused = 6;
 
     /// <summary>An unexpected error; <c>--verbose</c> shows its details.</summary>

@@ -4,6 +4,7 @@ using EventSourcing.SystemOfRecord.Cli.Checkpoints;
 using EventSourcing.SystemOfRecord.Cli.CommandLine;
 using EventSourcing.SystemOfRecord.Cli.Read;
 using EventSourcing.SystemOfRecord.Cli.Reconcile;
+using EventSourcing.SystemOfRecord.Cli.Relay;
 using EventSourcing.SystemOfRecord.Cli.Republish;
 using EventSourcing.SystemOfRecord.Cli.Stats;
 using Spectre.Console;
@@ -18,13 +19,14 @@ internal static class SorCli
     {
         var global = new GlobalOptions(console);
         var root = new RootCommand(
-            "sor: inspect, republish and reconcile an EventSourcing.SystemOfRecord store (SQLite or Cassandra) and its Kafka topics.");
+            "sor: inspect, republish and reconcile an EventSourcing.SystemOfRecord store (SQLite or Cassandra) and its Kafka topics; see and take over the application instances' publish cursors.");
         global.AddTo(root);
         root.Subcommands.Add(StatsCommand.Create(global));
         root.Subcommands.Add(ReadCommand.Create(global));
         root.Subcommands.Add(RepublishCommand.Create(global));
         root.Subcommands.Add(ReconcileCommand.Create(global));
         root.Subcommands.Add(CheckpointsCommand.Create(global));
+        root.Subcommands.Add(RelayCommand.Create(global));
         return root;
     }
 

@@ -88,6 +88,7 @@ internal static class CommandRunner
         KafkaPublishException kafka => (ExitCodes.BrokerUnavailable, "Kafka: " + kafka.Message),
         KafkaException kafka => (ExitCodes.BrokerUnavailable, "Kafka: " + kafka.Error.Reason),
         EventPublishException publish => (ExitCodes.BrokerUnavailable, "Publishing failed: " + (publish.InnerException?.Message ?? publish.Message)),
+        InstanceConflictException conflict => (ExitCodes.Refused, conflict.Message),
         NotSupportedException unsupported => (ExitCodes.Refused, unsupported.Message),
         _ => (ExitCodes.InternalError, $"Unexpected {exception.GetType().Name}: {exception.Message}"),
     };

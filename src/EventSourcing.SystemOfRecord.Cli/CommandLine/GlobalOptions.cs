@@ -72,7 +72,7 @@ internal sealed class GlobalOptions
 
     public Option<string?> BootstrapServers { get; } = new("--bootstrap-servers")
     {
-        Description = "Kafka's bootstrap servers, host:port, comma-separated (republish, reconcile).",
+        Description = "Kafka's bootstrap servers, host:port, comma-separated (republish, reconcile, relay takeover).",
         HelpName = "HOSTS",
         Recursive = true,
     };

@@ -8,9 +8,10 @@ using Spectre.Console;
 namespace EventSourcing.SystemOfRecord.Cli.Republish;
 
 /// <summary>
-/// <c>sor republish --from --to [--name N] [--rate R] [--parallelism P] [--resume]</c>: sends the stored events of a range
+/// <c>sor republish --from --to [--name N] [--rate R] [--resume]</c>: sends the stored events of a range
 /// to Kafka again, as a managed replay (<see cref="SystemOfRecord.RunReplayAsync(string, DateTime, DateTime, ManagedReplayOptions?, IProgress{ReplayProgress}?, CancellationToken)"/>):
-/// a live progress bar, an optional rate limit, and a checkpoint in the store, exact when Ctrl+C stops it.
+/// a live progress bar, an optional rate limit, and a checkpoint in the store, exact when Ctrl+C stops it. Events go
+/// out in stored order with thousands in flight, through the publish pipeline; the publisher keeps each key's order.
 /// </summary>
 /// <remarks>
 /// Every run is a managed replay, named or not: that is what gives the progress, the rate limit and the checkpoint
@@ -23,12 +24,6 @@ internal static partial class RepublishCommand
     /// <summary>The prefix the library keeps managed replay checkpoints under (what <c>sor checkpoints list --prefix replay/</c> shows).</summary>
     public const string CheckpointPrefix = "replay/";
 
-    /// <summary>
-    /// Lanes by default: events of one key keep their order, and enough publishes are in flight that the producer's
-    /// linger (5 ms by default) does not set the pace (on the mock cluster: 1 lane 163 events/s, 16 lanes 1 306, 64 lanes 3 408).
-    /// </summary>
-    public const int DefaultParallelism = 64;
-
     public static Command Create(GlobalOptions global)
     {
         var command = new Command("republish", "Send the stored events of a range to Kafka again (a managed replay: progress bar, rate limit, checkpoint; Ctrl+C stops at an exact checkpoint that --resume continues).");
@@ -38,16 +33,9 @@ internal static partial class RepublishCommand
         var name = new Option<string?>("--name") { Description = "Name the replay: its checkpoint is kept under replay/NAME, also once complete. Without it the run gets a one-off name, printed if it stops.", HelpName = "NAME" };
         var resume = new Option<bool>("--resume") { Description = "Continue the replay --name from its checkpoint (--from and --to come from the checkpoint)." };
         var rate = new Option<double?>("--rate") { Description = "At most this many events per second.", HelpName = "EVENTS_PER_SECOND" };
-        var parallelism = new Option<int>("--parallelism")
-        {
-            Description = $"Events published at once; events of one key keep their order. 1: every event in stored order [default: {DefaultParallelism}].",
-            HelpName = "LANES",
-            DefaultValueFactory = _ => DefaultParallelism,
-        };
         command.Options.Add(name);
         command.Options.Add(resume);
         command.Options.Add(rate);
-        command.Options.Add(parallelism);
         command.Validators.Add(result =>
         {
             if (result.ValueOrDefault(resume))
@@ -70,11 +58,6 @@ internal static partial class RepublishCommand
             if (result.ValueOrDefault(rate) is { } r && (r <= 0 || !double.IsFinite(r)))
             {
                 result.AddError("--rate must be a positive number of events per second.");
-            }
-
-            if (result.IsGiven(parallelism) && result.ValueOrDefault(parallelism) is < 1 or > ManagedReplayOptions.MaxLanes)
-            {
-                result.AddError($"--parallelism must be from 1 to {ManagedReplayOptions.MaxLanes}.");
             }
         });
 
@@ -123,7 +106,7 @@ internal static partial class RepublishCommand
                 end = context.Value(to)!.Value;
             }
 
-            var options = new ManagedReplayOptions { MaxParallelism = context.Value(parallelism), MaxEventsPerSecond = context.Value(rate) };
+            var options = new ManagedReplayOptions { MaxEventsPerSecond = context.Value(rate) };
             var output = context.Console.Output;
             output.MarkupLineInterpolated(
                 $"Republishing [bold]{TimeText.Format(first)}[/] to [bold]{TimeText.Format(end)}[/] of {session.Description} to Kafka at {kafka.BootstrapServers} as replay [bold]{replay}[/]{(existing is null ? string.Empty : ", resuming at " + TimeText.Format(existing.NextBucket))}.");

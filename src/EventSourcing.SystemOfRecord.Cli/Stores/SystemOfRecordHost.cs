@@ -28,7 +28,30 @@ internal sealed class SystemOfRecordHost : IAsyncDisposable
     public SystemOfRecord System { get; }
 
     /// <summary>Builds a system of record on <paramref name="store"/> that publishes through <paramref name="publisher"/> (none: in memory, for commands that never publish).</summary>
-    public static SystemOfRecordHost Create(IEventStore store, TimeSpan increment, IEventPublisher? publisher, ILoggerFactory logging)
+    public static SystemOfRecordHost Create(IEventStore store, TimeSpan increment, IEventPublisher? publisher, ILoggerFactory logging) =>
+        Build(store, increment, InstanceName, publisher, logging, configure: null);
+
+    /// <summary>
+    /// Builds a system of record that runs as application instance <paramref name="instance"/>, with publish recovery:
+    /// its start takes the instance's lease (waiting out a dead holder for <paramref name="lease"/>) and publishes what
+    /// the instance left unpublished; its disposal writes the cursor and lets go of the name.
+    /// </summary>
+    public static SystemOfRecordHost CreateAsInstance(IEventStore store, TimeSpan increment, IEventPublisher publisher, string instance, TimeSpan lease, ILoggerFactory logging) =>
+        Build(store, increment, instance, publisher, logging, builder => builder.WithPublishRecovery(o =>
+        {
+            o.LeaseDuration = lease;
+            o.RecoveryInterval = TimeSpan.FromTicks(Math.Min(o.RecoveryInterval.Ticks, lease.Ticks / 4)); // a holder renews within a quarter of the lease
+        }));
+
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
+
+    private static SystemOfRecordHost Build(
+        IEventStore store,
+        TimeSpan increment,
+        string instance,
+        IEventPublisher? publisher,
+        ILoggerFactory logging,
+        Action<ISystemOfRecordBuilder>? configure)
     {
         var services = new ServiceCollection();
         services.AddSingleton(logging);
@@ -36,7 +59,7 @@ internal sealed class SystemOfRecordHost : IAsyncDisposable
         var builder = services.AddSystemOfRecord(options =>
         {
             options.BucketIncrement = increment;
-            options.InstanceName = InstanceName;
+            options.InstanceName = instance;
         });
         builder.Services.Replace(ServiceDescriptor.Singleton(store));
         if (publisher is not null)
@@ -44,8 +67,7 @@ internal sealed class SystemOfRecordHost : IAsyncDisposable
             builder.Services.Replace(ServiceDescriptor.Singleton(publisher));
         }
 
+        configure?.Invoke(builder);
         return new SystemOfRecordHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));
     }
-
-    public ValueTask DisposeAsync() => _services.DisposeAsync();
 }

@@ -11,7 +11,7 @@ public sealed class CommandLineTests
         var run = await Sor.RunAsync("--help");
 
         Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Success), run.ToString());
-        Assert.That(run.Output, Does.Contain("stats").And.Contain("read").And.Contain("republish").And.Contain("reconcile").And.Contain("checkpoints"));
+        Assert.That(run.Output, Does.Contain("stats").And.Contain("read").And.Contain("republish").And.Contain("reconcile").And.Contain("checkpoints").And.Contain("relay"));
     }
 
     [Test]
@@ -37,6 +37,10 @@ public sealed class CommandLineTests
     [TestCase(new[] { "republish", "--sqlite", "a.db", "--bootstrap-servers", "k:9092", "--from", "now-1h", "--to", "now", "--kafka-config", "secret-without-equals" }, "--kafka-config takes KEY=VALUE")]
     [TestCase(new[] { "reconcile", "--sqlite", "a.db", "--bootstrap-servers", "k:9092", "--from", "now-1h", "--to", "now" }, "--topic")]
     [TestCase(new[] { "checkpoints", "delete", "--sqlite", "a.db" }, "NAME")]
+    [TestCase(new[] { "relay", "parked", "--sqlite", "a.db" }, "--instance")]
+    [TestCase(new[] { "relay", "takeover", "--sqlite", "a.db", "--instance", "orders-1" }, "--bootstrap-servers")]
+    [TestCase(new[] { "relay", "takeover", "--sqlite", "a.db", "--bootstrap-servers", "k:9092", "--instance", "orders-1", "--lease", "10ms" }, "--lease must be at least 100ms")]
+    [TestCase(new[] { "relay", "takeover", "--sqlite", "a.db", "--bootstrap-servers", "k:9092", "--instance", " " }, "--instance needs an instance name")]
     [TestCase(new[] { "replay-everything" }, "replay-everything")]
     public async Task BadArguments_ExitUsageNamingTheProblem(string[] args, string problem)
     {

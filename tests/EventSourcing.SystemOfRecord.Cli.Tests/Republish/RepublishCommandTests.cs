@@ -73,10 +73,9 @@ public sealed class RepublishCommandTests : KafkaFixture
         using var ctrlC = new CancellationTokenSource();
 
         // Slow enough (100 events/s) that Ctrl+C lands mid-range; stopped once some records are on the topic.
-        var running = Sor.RunAsync(Args(Origin, Origin.AddMinutes(5), "--name", "big", "--rate", "100", "--parallelism", "1"), null, ctrlC.Token);
-        await Wait.UntilAsync(
+        var running = Sor.RunAsync(Args(Origin, Origin.AddMinutes(5), "--name", "big", "--rate", "100"), null, ctrlC.Token);
+        await Eventually.UntilAsync(
             () => running.IsCompleted || TopicReader.Watermarks(Cluster.BootstrapServers, topic, 1)[0].High >= 30,
-            TimeSpan.FromSeconds(30),
             "30 records reached the topic");
         await ctrlC.CancelAsync();
         var stopped = await running;

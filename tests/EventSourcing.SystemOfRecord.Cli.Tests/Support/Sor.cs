@@ -13,11 +13,36 @@ internal static class Sor
 {
     public static Task<SorRun> RunAsync(params string[] args) => RunAsync(args, environment: null, CancellationToken.None);
 
-    public static async Task<SorRun> RunAsync(string[] args, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken, TimeProvider? clock = null)
+    public static Task<SorRun> RunAsync(string[] args, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken, TimeProvider? clock = null) =>
+        Start(args, cancellationToken, out _, environment, clock);
+
+    /// <summary>Starts a run; <paramref name="outputSoFar"/> reads what it has written to standard output until now.</summary>
+    public static Task<SorRun> Start(
+        string[] args,
+        CancellationToken cancellationToken,
+        out Func<string> outputSoFar,
+        IReadOnlyDictionary<string, string>? environment = null,
+        TimeProvider? clock = null)
     {
         var output = new TestConsole().Width(400);
         var error = new TestConsole().Width(400);
         var console = new CliConsole(output, error, clock, name => environment is not null && environment.TryGetValue(name, out var value) ? value : null);
+        outputSoFar = () =>
+        {
+            try
+            {
+                return output.Output;
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                return string.Empty; // read while a progress display wrote: look again
+            }
+        };
+        return RunAsync(console, output, error, args, cancellationToken);
+    }
+
+    private static async Task<SorRun> RunAsync(CliConsole console, TestConsole output, TestConsole error, string[] args, CancellationToken cancellationToken)
+    {
         var exitCode = await SorCli.RunAsync(args, console, cancellationToken);
         return new SorRun(exitCode, output.Output, error.Output);
     }

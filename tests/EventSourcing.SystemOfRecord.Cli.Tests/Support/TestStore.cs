@@ -37,10 +37,10 @@ internal sealed class TestStore : IAsyncDisposable
         return new TestStore(folder, store, path);
     }
 
-    /// <summary>Records an event at <paramref name="timestamp"/>.</summary>
-    public async Task<RecordedEvent> AddAsync(DateTime timestamp, string topic = "orders", string? key = null, string message = "{}")
+    /// <summary>Records an event at <paramref name="timestamp"/>, as appended by <paramref name="instance"/> when given.</summary>
+    public async Task<RecordedEvent> AddAsync(DateTime timestamp, string topic = "orders", string? key = null, string message = "{}", string? instance = null)
     {
-        var recorded = new RecordedEvent(TimeBuckets.Floor(timestamp, Increment.Ticks), TimeUuid.Create(new DateTimeOffset(timestamp)), topic, key, message);
+        var recorded = new RecordedEvent(TimeBuckets.Floor(timestamp, Increment.Ticks), TimeUuid.Create(new DateTimeOffset(timestamp)), topic, key, message) { Instance = instance };
         await Store.AppendAsync(recorded);
         return recorded;
     }
