@@ -67,16 +67,42 @@ internal static class Chart
     private static string ShortName(Result r)
     {
         var c = r.Contender;
-        return r.Role switch
+        if (r.Role != Role.Ours)
         {
-            Role.Raw => "raw",
-            Role.Peer when c.StartsWith("Akka", StringComparison.Ordinal) => "Akka.NET",
-            Role.Peer when c.StartsWith("Wolverine", StringComparison.Ordinal) => "Wolverine",
-            Role.Peer => c,
-            _ when c.Contains("1024 appenders", StringComparison.Ordinal) => "ours, 1024 appenders",
-            _ when c.Contains("linger.ms=5", StringComparison.Ordinal) => "ours, linger 5 ms",
-            _ when c.Contains("bucket by bucket", StringComparison.Ordinal) => "ours, bucket by bucket",
-            _ => "ours",
-        };
+            return r.Role switch
+            {
+                Role.Raw => "raw",
+                _ when c.StartsWith("Akka", StringComparison.Ordinal) => "Akka.NET",
+                _ when c.StartsWith("Wolverine", StringComparison.Ordinal) => "Wolverine",
+                _ => c,
+            };
+        }
+
+        var name = "ours";
+        if (c.Contains("(Acknowledged", StringComparison.Ordinal))
+        {
+            name += ", Acknowledged";
+        }
+        else if (c.Contains("(Committed", StringComparison.Ordinal))
+        {
+            name += ", Committed";
+        }
+
+        if (c.Contains("exactly-once", StringComparison.Ordinal))
+        {
+            name += c.Contains("InMemoryEventStore", StringComparison.Ordinal) ? ", in-memory store" : ", SQLite";
+        }
+
+        if (c.Contains("1024 appenders", StringComparison.Ordinal))
+        {
+            name += ", 1024 appenders";
+        }
+
+        if (c.Contains("bucket by bucket", StringComparison.Ordinal))
+        {
+            name += ", bucket by bucket";
+        }
+
+        return name;
     }
 }

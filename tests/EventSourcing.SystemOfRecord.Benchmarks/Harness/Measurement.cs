@@ -36,6 +36,9 @@ internal sealed class LatencyRecorder(int capacity)
     private readonly long[] _ticks = new long[capacity];
     private int _count;
 
+    /// <summary>How many operations were recorded (at most the capacity).</summary>
+    public int Count => Math.Min(Volatile.Read(ref _count), _ticks.Length);
+
     public void Record(long startTimestamp)
     {
         var slot = Interlocked.Increment(ref _count) - 1;
