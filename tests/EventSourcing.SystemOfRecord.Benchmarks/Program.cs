@@ -122,6 +122,7 @@ internal static class Program
     private static async Task RunKafkaAsync(Settings settings, KafkaMockCluster cluster)
     {
         await TryAsync(KafkaAppend.InMemoryName, KafkaAppend.RawProducer, async () => Add(await MedianAsync(settings, () => KafkaAppend.RawAsync(settings, cluster))));
+
         var inMemory = new AppendSetup(KafkaAppend.InMemoryName, Sqlite: false, PublishMode.Committed, settings.Appenders);
         await TryAsync(inMemory.Scenario, inMemory.Contender, async () => Add(await MedianAsync(settings, () => KafkaAppend.OursAsync(settings, cluster, inMemory))));
 
@@ -168,7 +169,7 @@ internal static class Program
     {
         Results.Add(result);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {result.Scenario,-26} {result.Contender,-70} {result.EventsPerSecond,12:N0} ev/s  p50 {result.P50Microseconds,8:F0} µs  p99 {result.P99Microseconds,9:F0} µs  peak {result.PeakManagedBytes / 1048576.0,7:F1} MB  {result.AllocatedBytesPerEvent,7:F0} B/ev"));
+            $"  {result.Scenario,-26} {result.Contender,-70} {result.EventsPerSecond,12:N0} ev/s  p50 {result.P50Microseconds,8:F0} µs  p99 {result.P99Microseconds,9:F0} µs  peak {result.PeakManagedBytes / 1048576.0,7:F1} MB  {result.AllocatedBytesPerEvent,7:F0} B/ev  {result.CpuMicrosecondsPerEvent,6:F2} CPU µs/ev"));
     }
 
     /// <summary>Runs a contender <see cref="Settings.Rounds"/> times and keeps the median run (by throughput), noting the others.</summary>

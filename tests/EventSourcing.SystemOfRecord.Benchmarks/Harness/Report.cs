@@ -38,7 +38,7 @@ internal static class Report
 
     private static string Csv(IReadOnlyList<Result> results)
     {
-        var csv = new StringBuilder("scenario,contender,role,events,seconds,events_per_second,p50_us,p99_us,peak_managed_mb,peak_above_baseline_mb,allocated_bytes_per_event,ratio_to_raw,note\n");
+        var csv = new StringBuilder("scenario,contender,role,events,seconds,events_per_second,p50_us,p99_us,peak_managed_mb,peak_above_baseline_mb,allocated_bytes_per_event,ratio_to_raw,note,cpu_us_per_event\n");
         foreach (var r in results)
         {
             csv.AppendLine(string.Join(',',
@@ -46,7 +46,7 @@ internal static class Report
                 r.Elapsed.TotalSeconds.ToString("F3", Inv), r.EventsPerSecond.ToString("F0", Inv),
                 r.P50Microseconds?.ToString("F1", Inv) ?? "", r.P99Microseconds?.ToString("F1", Inv) ?? "",
                 Mb(r.PeakManagedBytes), Mb(r.PeakAboveBaselineBytes), r.AllocatedBytesPerEvent.ToString("F0", Inv),
-                RatioToRaw(r, results)?.ToString("F3", Inv) ?? "", Quote(r.Note)));
+                RatioToRaw(r, results)?.ToString("F3", Inv) ?? "", Quote(r.Note), r.CpuMicrosecondsPerEvent?.ToString("F2", Inv) ?? ""));
         }
 
         return csv.ToString();
@@ -69,7 +69,7 @@ internal static class Report
         }
 
         md.AppendLine();
-        md.AppendLine("Throughput is events per second of wall time. Latency (p50/p99) is per operation, as the row's note says: for our append rows from the call to AppendAsync's return, for raw SQLite the row's batch commit, for the raw producer the delivery report, for the publish lag row the lag itself. Peak memory is the managed heap (`GC.GetTotalMemory`) sampled every millisecond during the run; in brackets, above the heap after a full GC before the run. Allocated is managed bytes allocated per event. \"vs raw\" is the throughput divided by the raw limit's in the same scenario; \"ours vs\" is our throughput divided by that row's.");
+        md.AppendLine("Throughput is events per second of wall time. Latency (p50/p99) is per operation, as the row's note says: for our append rows from the call to AppendAsync's return, for raw SQLite the row's batch commit, for the raw producer the delivery report, for the publish lag row the lag itself. Peak memory is the managed heap (`GC.GetTotalMemory`) sampled every millisecond during the run; in brackets, above the heap after a full GC before the run. Allocated is managed bytes allocated per event. CPU is the process's CPU time per event (all threads, the in-process Kafka mock brokers' included): other work on the machine disturbs it less than the wall time, so when throughput and CPU disagree, trust the CPU column more. \"vs raw\" is the throughput divided by the raw limit's in the same scenario; \"ours vs\" is our throughput divided by that row's.");
         md.AppendLine();
         if (chart is not null)
         {
@@ -77,8 +77,8 @@ internal static class Report
             md.AppendLine();
         }
 
-        md.AppendLine("| scenario | contender | events/s | p50 | p99 | peak managed MB | alloc B/event | vs raw | ours vs |");
-        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| scenario | contender | events/s | p50 | p99 | peak managed MB | alloc B/event | CPU µs/event | vs raw | ours vs |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
             var ours = results.FirstOrDefault(x => x.Scenario == r.Scenario && x.Role == Role.Ours);
@@ -94,7 +94,7 @@ internal static class Report
             }
 
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Scenario} | {name} | {r.EventsPerSecond:N0} | {Latency(r.P50Microseconds)} | {Latency(r.P99Microseconds)} | {Mb(r.PeakManagedBytes)} ({Mb(r.PeakAboveBaselineBytes)}) | {r.AllocatedBytesPerEvent:N0} | {vsRaw} | {oursVs} |");
+                $"| {r.Scenario} | {name} | {r.EventsPerSecond:N0} | {Latency(r.P50Microseconds)} | {Latency(r.P99Microseconds)} | {Mb(r.PeakManagedBytes)} ({Mb(r.PeakAboveBaselineBytes)}) | {r.AllocatedBytesPerEvent:N0} | {Cpu(r.CpuMicrosecondsPerEvent)} | {vsRaw} | {oursVs} |");
         }
 
         md.AppendLine();
@@ -157,6 +157,13 @@ internal static class Report
         null => "–",
         < 1_000 => us.Value.ToString("F0", Inv) + " µs",
         _ => (us.Value / 1000).ToString("F1", Inv) + " ms",
+    };
+
+    private static string Cpu(double? us) => us switch
+    {
+        null => "–",
+        < 10 => us.Value.ToString("F2", Inv),
+        _ => us.Value.ToString("F1", Inv),
     };
 
     private static string Percent(double? ratio) => ratio is null ? "" : (ratio.Value * 100).ToString("F0", Inv) + " %";

@@ -94,8 +94,8 @@ internal static class KafkaAppend
         using var lag = new LibraryMetrics(publishLagCapacity: settings.KafkaAppendEvents);
         var seen = new LatencyRecorder(settings.KafkaAppendEvents);
         var published = new Task[settings.KafkaAppendEvents];
-        var pacer = new Pacer(perSecond);
         using var meter = RunMeter.Start();
+        var pacer = new Pacer(perSecond); // after the meter's GCs, so no tokens pile up before the clock starts
         lag.Start();
         await Concurrently.RunAsync(setup.Appenders, settings.KafkaAppendEvents, async i =>
         {
