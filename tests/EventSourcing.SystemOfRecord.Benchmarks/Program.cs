@@ -68,6 +68,7 @@ internal static class Program
 
             if (settings.Runs("exactly-once"))
             {
+                ExactlyOnce.CreateCursorTopic(cluster);
                 await TryAsync(ExactlyOnce.Name, ExactlyOnce.RawContender, async () => Add(await MedianAsync(settings, () => ExactlyOnce.RawAsync(settings, cluster))));
                 foreach (var sqlite in new[] { false, true })
                 {
@@ -122,7 +123,6 @@ internal static class Program
     private static async Task RunKafkaAsync(Settings settings, KafkaMockCluster cluster)
     {
         await TryAsync(KafkaAppend.InMemoryName, KafkaAppend.RawProducer, async () => Add(await MedianAsync(settings, () => KafkaAppend.RawAsync(settings, cluster))));
-
         var inMemory = new AppendSetup(KafkaAppend.InMemoryName, Sqlite: false, PublishMode.Committed, settings.Appenders);
         await TryAsync(inMemory.Scenario, inMemory.Contender, async () => Add(await MedianAsync(settings, () => KafkaAppend.OursAsync(settings, cluster, inMemory))));
 

@@ -12,17 +12,30 @@ internal static class ExactlyOnce
     public const string RawContender = "raw transactional Confluent.Kafka producer, 1000-record transactions";
     public const int TransactionSize = 1000;
 
+    /// <summary>The compacted topic the publisher keeps its cursors in; created in the mock cluster, which cannot create topics on request.</summary>
+    public const string CursorTopic = "bench-publish-cursors";
+
     /// <summary>
-    /// SWITCH until exactly-once is on main: sets <c>KafkaPublisherOptions.ExactlyOnce = true</c> through reflection, so
-    /// this project builds before and after that branch lands; without the property the rows are reported as not
-    /// measured. Once it is on main, replace the body with <c>options.ExactlyOnce = true;</c>.
+    /// SWITCH until exactly-once is on main: sets <c>KafkaPublisherOptions.ExactlyOnce = true</c> and
+    /// <c>CursorTopic = </c><see cref="CursorTopic"/> through reflection, so this project builds before and after that
+    /// branch lands; without the properties the rows are reported as not measured. Once it is on main, replace the body
+    /// with <c>options.ExactlyOnce = true; options.CursorTopic = CursorTopic;</c>.
     /// </summary>
     public static void Enable(KafkaPublisherOptions options)
     {
-        var property = typeof(KafkaPublisherOptions).GetProperty("ExactlyOnce", BindingFlags.Public | BindingFlags.Instance)
-            ?? throw new NotSupportedException("KafkaPublisherOptions.ExactlyOnce is not in this build (it comes with the exactly-once branch).");
-        property.SetValue(options, true);
+        var exactlyOnce = typeof(KafkaPublisherOptions).GetProperty("ExactlyOnce", BindingFlags.Public | BindingFlags.Instance);
+        var cursorTopic = typeof(KafkaPublisherOptions).GetProperty("CursorTopic", BindingFlags.Public | BindingFlags.Instance);
+        if (exactlyOnce is null || cursorTopic is null)
+        {
+            throw new NotSupportedException("KafkaPublisherOptions.ExactlyOnce is not in this build (it comes with the exactly-once branch).");
+        }
+
+        exactlyOnce.SetValue(options, true);
+        cursorTopic.SetValue(options, CursorTopic);
     }
+
+    /// <summary>Creates the cursor topic (one partition, replication 3), once per cluster.</summary>
+    public static void CreateCursorTopic(KafkaMockCluster cluster) => RawKafka.CreateTopic(cluster, CursorTopic, exact: true, partitions: 1);
 
     public static AppendSetup Setup(Settings settings, bool sqlite) => new(Name, sqlite, PublishMode.Committed, settings.Appenders, ExactlyOnce: true);
 

@@ -19,11 +19,11 @@ internal static class RawKafka
 
     private static int s_topics;
 
-    /// <summary>Creates a topic of 6 partitions, replication factor 3; unless <paramref name="exact"/>, the name gets a suffix so repeated runs get fresh topics.</summary>
-    public static string CreateTopic(KafkaMockCluster cluster, string name, bool exact = false)
+    /// <summary>Creates a topic of 6 partitions (unless told), replication factor 3; unless <paramref name="exact"/>, the name gets a suffix so repeated runs get fresh topics.</summary>
+    public static string CreateTopic(KafkaMockCluster cluster, string name, bool exact = false, int partitions = Partitions)
     {
         var topic = exact ? name : name + "-" + Interlocked.Increment(ref s_topics).ToString(CultureInfo.InvariantCulture);
-        cluster.CreateTopic(topic, Partitions, replicationFactor: 3);
+        cluster.CreateTopic(topic, partitions, replicationFactor: 3);
         return topic;
     }
 
