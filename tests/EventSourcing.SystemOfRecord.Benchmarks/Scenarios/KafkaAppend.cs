@@ -165,9 +165,9 @@ internal static class KafkaAppend
         long pending = events.Count;
         void Delivered(DeliveryReport<byte[]?, byte[]> report)
         {
-            if (report.Error.IsError)
+            if (RawKafka.Failed(report) is { } error)
             {
-                acknowledged.TrySetException(new KafkaException(report.Error));
+                acknowledged.TrySetException(error);
             }
             else if (Interlocked.Decrement(ref pending) == 0)
             {

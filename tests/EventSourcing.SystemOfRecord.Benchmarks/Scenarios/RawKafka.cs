@@ -27,7 +27,10 @@ internal static class RawKafka
         return topic;
     }
 
-    /// <summary>The settings KafkaEventPublisher uses: acks=all, idempotent, 5 requests in flight per connection.</summary>
+    /// <summary>
+    /// The settings KafkaEventPublisher uses (acks=all, idempotent, 5 requests in flight per connection, 30 s message
+    /// timeout); delivery reports carry only the error and persistence status, which is all a raw producer needs.
+    /// </summary>
     public static IProducer<byte[]?, byte[]> CreateProducer(KafkaMockCluster cluster) =>
         new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
         {
@@ -36,6 +39,7 @@ internal static class RawKafka
             EnableIdempotence = true,
             MaxInFlight = 5,
             MessageTimeoutMs = 30_000,
+            DeliveryReportFields = "status", // the handler reads the error and status only: no key, value or headers copied back per record
         }).SetLogHandler((_, _) => { }).Build();
 
     /// <summary>
@@ -139,6 +143,12 @@ internal static class RawKafka
             return (long)events.Count;
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
+    /// <summary>What the publisher counts as a failed delivery: an error, or a record not known to be persisted.</summary>
+    public static Exception? Failed(DeliveryReport<byte[]?, byte[]> report) =>
+        report.Error.IsError ? new KafkaException(report.Error)
+        : report.Status != PersistenceStatus.Persisted ? new InvalidOperationException($"Delivery status {report.Status}.")
+        : null;
+
     /// <summary>How many records the topic holds: the sum of its partitions' high watermarks (control records of transactions included).</summary>
     public static long CountRecords(KafkaMockCluster cluster, string topic)
     {
@@ -224,9 +234,9 @@ internal static class RawKafka
 
         void Delivered(DeliveryReport<byte[]?, byte[]> report)
         {
-            if (report.Error.IsError)
+            if (Failed(report) is { } error)
             {
-                done.TrySetException(new KafkaException(report.Error));
+                done.TrySetException(error);
             }
 
             Completed();
