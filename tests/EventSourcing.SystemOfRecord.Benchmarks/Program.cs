@@ -7,7 +7,8 @@ using EventSourcing.SystemOfRecord.Kafka.Testing;
 namespace EventSourcing.SystemOfRecord.Benchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release --project tests/EventSourcing.SystemOfRecord.Benchmarks -- [--quick|--full|--micro] [--only NAME,...] [--no-peers] [--out DIR]</c>
+/// <c>dotnet run -c Release --project tests/EventSourcing.SystemOfRecord.Benchmarks -- [--quick|--full|--micro] [--only NAME,...] [--no-peers] [--out DIR]</c>;
+/// the names for <c>--only</c> are idempotent, append, kafka (the Kafka rows and the publish lag), exactly-once and replay.
 /// </summary>
 internal static class Program
 {
