@@ -44,9 +44,11 @@ internal static class Chart
 
         var barPlot = plot.Add.Bars(bars);
         barPlot.ValueLabelStyle.FontSize = 11;
-        foreach (var (center, name) in groups)
+        for (var g = 0; g < groups.Count; g++)
         {
-            var text = plot.Add.Text(name, center, top * 1.12);
+            // Titles alternate between two heights, so neighbours never overlap.
+            var (center, name) = groups[g];
+            var text = plot.Add.Text(Title(name), center, top * (g % 2 == 0 ? 1.15 : 1.06));
             text.LabelFontSize = 13;
             text.LabelBold = true;
             text.LabelAlignment = Alignment.LowerCenter;
@@ -64,19 +66,56 @@ internal static class Chart
         plot.SavePng(path, 1400, 760);
     }
 
+    private static string Title(string scenario) => scenario switch
+    {
+        Scenarios.SqliteAppend.Name => "durable append, SQLite",
+        Scenarios.KafkaAppend.InMemoryName => "in-memory + Kafka",
+        Scenarios.KafkaAppend.Name => "SQLite + Kafka",
+        Scenarios.ExactlyOnce.Name => "exactly-once",
+        Scenarios.Replay.ToMemory => "replay to memory",
+        Scenarios.Replay.ToKafka => "replay to Kafka",
+        _ => scenario,
+    };
+
     private static string ShortName(Result r)
     {
         var c = r.Contender;
-        return r.Role switch
+        if (r.Role != Role.Ours)
         {
-            Role.Raw => "raw",
-            Role.Peer when c.StartsWith("Akka", StringComparison.Ordinal) => "Akka.NET",
-            Role.Peer when c.StartsWith("Wolverine", StringComparison.Ordinal) => "Wolverine",
-            Role.Peer => c,
-            _ when c.Contains("1024 appenders", StringComparison.Ordinal) => "ours, 1024 appenders",
-            _ when c.Contains("linger.ms=5", StringComparison.Ordinal) => "ours, linger 5 ms",
-            _ when c.Contains("bucket by bucket", StringComparison.Ordinal) => "ours, bucket by bucket",
-            _ => "ours",
-        };
+            return r.Role switch
+            {
+                Role.Raw => "raw",
+                _ when c.StartsWith("Akka", StringComparison.Ordinal) => "Akka.NET",
+                _ when c.StartsWith("Wolverine", StringComparison.Ordinal) => "Wolverine",
+                _ => c,
+            };
+        }
+
+        var name = "ours";
+        if (c.Contains("(Acknowledged", StringComparison.Ordinal))
+        {
+            name += ", Acknowledged";
+        }
+        else if (c.Contains("(Committed", StringComparison.Ordinal))
+        {
+            name += ", Committed";
+        }
+
+        if (c.Contains("exactly-once", StringComparison.Ordinal))
+        {
+            name += c.Contains("InMemoryEventStore", StringComparison.Ordinal) ? ", in-memory store" : ", SQLite";
+        }
+
+        if (c.Contains("1024 appenders", StringComparison.Ordinal))
+        {
+            name += ", 1024 appenders";
+        }
+
+        if (c.Contains("bucket by bucket", StringComparison.Ordinal))
+        {
+            name += ", bucket by bucket";
+        }
+
+        return name;
     }
 }

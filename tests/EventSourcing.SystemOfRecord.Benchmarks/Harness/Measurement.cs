@@ -22,7 +22,8 @@ internal sealed record Result(
     long PeakManagedBytes,
     long PeakAboveBaselineBytes,
     double AllocatedBytesPerEvent,
-    string Note = "")
+    string Note = "",
+    double? CpuMicrosecondsPerEvent = null)
 {
     public double EventsPerSecond => Events / Elapsed.TotalSeconds;
 }
@@ -35,6 +36,9 @@ internal sealed class LatencyRecorder(int capacity)
 {
     private readonly long[] _ticks = new long[capacity];
     private int _count;
+
+    /// <summary>How many operations were recorded (at most the capacity).</summary>
+    public int Count => Math.Min(Volatile.Read(ref _count), _ticks.Length);
 
     public void Record(long startTimestamp)
     {
@@ -71,12 +75,14 @@ internal sealed class LatencyRecorder(int capacity)
 
 /// <summary>
 /// Measures one run: wall time, peak managed heap (sampled every millisecond on its own thread, and read once more at the end),
-/// and managed bytes allocated. A full blocking GC before the run sets the baseline.
+/// managed bytes allocated, and the process's CPU time (every thread: ours, librdkafka's, and the in-process mock brokers'),
+/// which other work on a shared machine disturbs less than wall time. A full blocking GC before the run sets the baseline.
 /// </summary>
 internal sealed class RunMeter : IDisposable
 {
     private readonly Thread _sampler;
     private readonly long _allocatedBefore;
+    private readonly TimeSpan _cpuBefore;
     private readonly Stopwatch _watch;
     private volatile bool _stop;
     private long _peak;
@@ -89,6 +95,7 @@ internal sealed class RunMeter : IDisposable
         Baseline = GC.GetTotalMemory(forceFullCollection: false);
         _peak = Baseline;
         _allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        _cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         _sampler = new Thread(Sample) { IsBackground = true, Name = "peak-memory-sampler", Priority = ThreadPriority.AboveNormal };
         _sampler.Start();
         _watch = Stopwatch.StartNew();
@@ -101,13 +108,15 @@ internal sealed class RunMeter : IDisposable
     public Result Stop(string scenario, string contender, Role role, long events, LatencyRecorder? latencies = null, string note = "")
     {
         var elapsed = _watch.Elapsed;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - _cpuBefore;
         var heap = GC.GetTotalMemory(forceFullCollection: false);
         _stop = true;
         _sampler.Join();
         var peak = Math.Max(Interlocked.Read(ref _peak), heap);
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocatedBefore;
         var (p50, p99) = latencies?.Percentiles() ?? (null, null);
-        return new Result(scenario, contender, role, events, elapsed, p50, p99, peak, peak - Baseline, (double)allocated / Math.Max(1, events), note);
+        return new Result(scenario, contender, role, events, elapsed, p50, p99, peak, peak - Baseline, (double)allocated / Math.Max(1, events), note,
+            cpu.TotalMicroseconds / Math.Max(1, events));
     }
 
     public void Dispose()

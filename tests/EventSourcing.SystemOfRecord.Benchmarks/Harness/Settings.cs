@@ -12,9 +12,9 @@ internal sealed record Settings(
     int WarmupEvents,
     int Rounds)
 {
-    public static Settings Quick { get; } = new("quick", 64, 10_000, 10_000, 200_000, 100_000, 1_000_000, 1_000, 1);
+    public static Settings Quick { get; } = new("quick", 64, 20_000, 20_000, 200_000, 100_000, 1_000_000, 1_000, 1);
 
-    public static Settings Full { get; } = new("full", 64, 100_000, 50_000, 1_000_000, 1_000_000, 5_000_000, 2_000, 3);
+    public static Settings Full { get; } = new("full", 64, 100_000, 100_000, 1_000_000, 1_000_000, 5_000_000, 2_000, 3);
 
     /// <summary>Set with <c>--only NAME[,NAME]</c>: run the scenarios whose name contains one of these.</summary>
     public IReadOnlyList<string> Only { get; init; } = [];
