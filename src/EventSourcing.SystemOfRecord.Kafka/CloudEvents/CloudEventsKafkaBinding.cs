@@ -42,6 +42,12 @@ internal static class CloudEventsKafkaBinding
 
     private const string Rfc3339Utc = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
+    private const int EncodedCacheLimit = 1024;
+
+    private static readonly byte[] SpecVersionBytes = "1.0"u8.ToArray();
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Encoded = new(StringComparer.Ordinal);
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>
@@ -72,15 +78,18 @@ internal static class CloudEventsKafkaBinding
             }
         }
 
-        headers.Add(SpecVersionHeader, "1.0"u8.ToArray());
-        headers.Add(IdHeader, Encoding.ASCII.GetBytes(recordedEvent.EventId.ToString()));
-        headers.Add(SourceHeader, Encoding.UTF8.GetBytes(source));
-        headers.Add(TypeHeader, Encoding.UTF8.GetBytes(recordedEvent.Type ?? defaultType));
-        headers.Add(TimeHeader, Encoding.ASCII.GetBytes(FormatTime(recordedEvent.Timestamp)));
-        headers.Add(TimeBucketHeader, Encoding.ASCII.GetBytes(FormatTime(recordedEvent.TimeBucket)));
+        // Written straight as bytes (no intermediate strings), and the few values every record repeats encoded once.
+        headers.Add(SpecVersionHeader, SpecVersionBytes);
+        var id = new byte[36];
+        recordedEvent.EventId.FormatAscii(id);
+        headers.Add(IdHeader, id);
+        headers.Add(SourceHeader, Utf8Of(source));
+        headers.Add(TypeHeader, Utf8Of(recordedEvent.Type ?? defaultType));
+        headers.Add(TimeHeader, TimeBytes(recordedEvent.Timestamp));
+        headers.Add(TimeBucketHeader, TimeBytes(recordedEvent.TimeBucket));
         if ((recordedEvent.ContentType ?? defaultContentType) is { } contentType)
         {
-            headers.Add(ContentTypeHeader, Encoding.UTF8.GetBytes(contentType));
+            headers.Add(ContentTypeHeader, Utf8Of(contentType));
         }
 
         if (recordedEvent.TraceParent is { } traceParent)
@@ -98,6 +107,34 @@ internal static class CloudEventsKafkaBinding
             Value = Encoding.UTF8.GetBytes(recordedEvent.Message),
             Headers = headers,
         };
+    }
+
+    private static byte[] TimeBytes(DateTime utc)
+    {
+        Span<byte> text = stackalloc byte[28];
+        utc.TryFormat(text, out var written, Rfc3339Utc, CultureInfo.InvariantCulture);
+        return text[..written].ToArray();
+    }
+
+    /// <summary>
+    /// The UTF-8 bytes of a source, type or content type: a handful of values each publisher repeats on every record,
+    /// so they are encoded once (at most <see cref="EncodedCacheLimit"/> of them; header values are copied by librdkafka,
+    /// never changed, so one array serves every record).
+    /// </summary>
+    private static byte[] Utf8Of(string value)
+    {
+        if (Encoded.TryGetValue(value, out var bytes))
+        {
+            return bytes;
+        }
+
+        bytes = Encoding.UTF8.GetBytes(value);
+        if (Encoded.Count < EncodedCacheLimit)
+        {
+            Encoded.TryAdd(value, bytes);
+        }
+
+        return bytes;
     }
 
     /// <summary>

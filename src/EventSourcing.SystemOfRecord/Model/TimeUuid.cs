@@ -186,20 +186,31 @@ public readonly struct TimeUuid : IEquatable<TimeUuid>, IComparable<TimeUuid>
     /// <summary>The canonical lowercase 8-4-4-4-12 form.</summary>
     public override string ToString() => string.Create(36, this, static (chars, uuid) =>
     {
+        Span<byte> ascii = stackalloc byte[36];
+        uuid.FormatAscii(ascii);
+        for (var i = 0; i < ascii.Length; i++)
+        {
+            chars[i] = (char)ascii[i];
+        }
+    });
+
+    /// <summary>Writes the canonical form (36 lowercase ASCII characters) as bytes, as <see cref="ToString"/> spells it.</summary>
+    internal void FormatAscii(Span<byte> destination)
+    {
         Span<byte> bytes = stackalloc byte[Size];
-        uuid.WriteBytes(bytes);
+        WriteBytes(bytes);
         var c = 0;
         for (var i = 0; i < Size; i++)
         {
             if (i is 4 or 6 or 8 or 10)
             {
-                chars[c++] = '-';
+                destination[c++] = (byte)'-';
             }
 
-            chars[c++] = HexDigit(bytes[i] >> 4);
-            chars[c++] = HexDigit(bytes[i] & 0xF);
+            destination[c++] = (byte)HexDigit(bytes[i] >> 4);
+            destination[c++] = (byte)HexDigit(bytes[i] & 0xF);
         }
-    });
+    }
 
     /// <inheritdoc />
     public bool Equals(TimeUuid other) => _msb == other._msb && _lsb == other._lsb;
