@@ -6,8 +6,11 @@ namespace EventSourcing.SystemOfRecord.Kafka.Tests.Support;
 
 /// <summary>
 /// This test assembly doubles as an application, so that a fault test can kill a real process with SIGKILL:
-/// <c>dotnet exec EventSourcing.SystemOfRecord.Kafka.Tests.dll record &lt;sqlite file&gt; &lt;bootstrap servers&gt; &lt;topic&gt; &lt;appenders&gt;</c>
-/// runs a <see cref="RecordingApp"/> and appends events until it is killed, printing <c>appended N</c> every 100 published events.
+/// <c>dotnet exec EventSourcing.SystemOfRecord.Kafka.Tests.dll record &lt;sqlite file&gt; &lt;bootstrap servers&gt; &lt;topic&gt; &lt;appenders&gt; [mode]</c>
+/// runs a <see cref="RecordingApp"/> and appends events until it is killed, printing <c>appended N</c> every 100 appends
+/// that returned (published in <see cref="PublishMode.Acknowledged"/>, stored otherwise). The mode is
+/// <see cref="RecordingAppSettings.ModeArgument"/>: <c>acknowledged</c> (the default), <c>committed</c> or
+/// <c>exactly-once:&lt;cursor topic&gt;</c>.
 /// </summary>
 internal sealed class ChildProcess : IDisposable
 {
@@ -40,16 +43,17 @@ internal sealed class ChildProcess : IDisposable
 
     public static async Task<int> Main(string[] args)
     {
-        if (args is not [Command, var file, var bootstrapServers, var topic, var appendersText])
+        if (args is not [Command, _, _, _, _, ..] || args.Length > 6)
         {
-            await Console.Error.WriteLineAsync($"usage: {Command} <sqlite file> <bootstrap servers> <topic> <appenders>");
+            await Console.Error.WriteLineAsync($"usage: {Command} <sqlite file> <bootstrap servers> <topic> <appenders> [acknowledged|committed|exactly-once:<cursor topic>]");
             return 2;
         }
 
-        var appenders = int.Parse(appendersText, CultureInfo.InvariantCulture);
+        var (file, bootstrapServers, topic, appenders) = (args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
 
         // Linger keeps each batch in the producer for a while, so a kill finds recorded events that never left the process.
-        await using var app = await RecordingApp.StartAsync(new RecordingAppSettings(file, bootstrapServers, topic) { LingerMs = 200 });
+        var settings = new RecordingAppSettings(file, bootstrapServers, topic) { LingerMs = 200 }.WithModeArgument(args.Length > 5 ? args[5] : "acknowledged");
+        await using var app = await RecordingApp.StartAsync(settings);
 
         // Never outlive the test: stop when the parent goes away (stdin closes) or after two minutes.
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
@@ -83,8 +87,8 @@ internal sealed class ChildProcess : IDisposable
         return 1; // only when nobody killed it
     }
 
-    /// <summary>Starts this assembly as a recording application on <paramref name="file"/>.</summary>
-    public static ChildProcess Start(string file, string bootstrapServers, string topic, int appenders)
+    /// <summary>Starts this assembly as a recording application on <paramref name="file"/>, in the mode <paramref name="mode"/> (<see cref="RecordingAppSettings.ModeArgument"/>).</summary>
+    public static ChildProcess Start(string file, string bootstrapServers, string topic, int appenders, string mode = "acknowledged")
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet)
@@ -94,7 +98,7 @@ internal sealed class ChildProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "exec", typeof(ChildProcess).Assembly.Location, Command, file, bootstrapServers, topic, appenders.ToString(CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { "exec", typeof(ChildProcess).Assembly.Location, Command, file, bootstrapServers, topic, appenders.ToString(CultureInfo.InvariantCulture), mode })
         {
             start.ArgumentList.Add(arg);
         }
