@@ -14,6 +14,7 @@ namespace EventSourcing.SystemOfRecord.Kafka.Tests;
 public sealed class KafkaEventPublisherTransactionTests
 {
     private const string Instance = "orders-1";
+    private const int TransactionalIdAuthorizationFailed = 53;
 
     private KafkaMockCluster _cluster = null!;
     private string _topic = null!;
@@ -140,6 +141,29 @@ public sealed class KafkaEventPublisherTransactionTests
     }
 
     [Test]
+    public async Task PublishTransactionAsync_ProducerBrokeWhileCommitting_TheRetryLearnsItDidNotCommitAndPublishesOnce()
+    {
+        // The faithful reader: on the mock, a consumer would also see the cursor record of the transaction that never committed.
+        await using var publisher = Publisher(readCursorFromLog: true);
+        await publisher.InitializeTransactionsAsync(Instance, CancellationToken.None);
+        var events = Events(10);
+
+        // A fatal answer to EndTxn that is not fencing: the producer is done for, and the transaction's outcome unknown to it.
+        _cluster.PushRequestErrors(KafkaMockCluster.EndTxnApiKey, TransactionalIdAuthorizationFailed);
+        var error = Assert.ThrowsAsync<KafkaTransactionException>(async () => await publisher.PublishTransactionAsync(events, events[^1].EventId.ToString(), CancellationToken.None));
+        await publisher.PublishTransactionAsync(events, events[^1].EventId.ToString(), CancellationToken.None);
+        var log = CommittedLogReader.Read(_cluster.BootstrapServers, _topic);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(error!.IsTransient, Is.True, error.Message);
+            Assert.That(error.ErrorCode, Is.EqualTo(ErrorCode.TransactionalIdAuthorizationFailed));
+            Assert.That(log.Committed.Select(r => r.Header("ce_id")).Order(), Is.EqualTo(events.Select(e => e.EventId.ToString()).Order()), "each event once");
+            Assert.That(log.Open, Is.EqualTo(events.Length), "the first attempt's records stay in a transaction that never commits");
+        });
+    }
+
+    [Test]
     public async Task AtLeastOnceEntryPoints_ExactlyOnce_RefusedClearly()
     {
         await using var publisher = Publisher();
@@ -216,8 +240,8 @@ public sealed class KafkaEventPublisherTransactionTests
         return options;
     }
 
-    private KafkaEventPublisher Publisher(TimeSpan? publishTimeout = null) =>
-        new(Microsoft.Extensions.Options.Options.Create(Options(publishTimeout)), logger: null, new CommittedLogCursorReader(_cluster.BootstrapServers));
+    private KafkaEventPublisher Publisher(TimeSpan? publishTimeout = null, bool readCursorFromLog = false) =>
+        new(Microsoft.Extensions.Options.Options.Create(Options(publishTimeout)), logger: null, readCursorFromLog ? new CommittedLogCursorReader(_cluster.BootstrapServers) : null);
 
     private RecordedEvent[] Events(int count, string? topic = null)
     {

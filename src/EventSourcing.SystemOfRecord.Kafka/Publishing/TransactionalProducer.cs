@@ -27,6 +27,7 @@ internal sealed partial class TransactionalProducer : IDisposable
     private readonly object _gate = new();
     private IProducer<byte[]?, byte[]>? _producer;
     private string? _instanceName;
+    private bool _initialized;
     private int _cursorPartition;
     private Transaction? _unresolved;
     private bool _resumable;
@@ -58,6 +59,7 @@ internal sealed partial class TransactionalProducer : IDisposable
 
             cancellationToken.ThrowIfCancellationRequested();
             _instanceName = instanceName;
+            _initialized = false;
             _fenced = null;
             _unresolved = null;
             _resumable = false;
@@ -67,6 +69,7 @@ internal sealed partial class TransactionalProducer : IDisposable
             _cursorPartition = PublishCursorTopic.PartitionOf(instanceName, partitions);
             _producer = StartProducer();
             var last = _cursorTopic.ReadLast(_cursorPartition, instanceName, _timeout);
+            _initialized = true;
             Log.Initialized(_logger, _settings.TransactionalId(instanceName), _cursorTopic.Name, _cursorPartition, last?.Cursor);
             return last?.Cursor;
         }
@@ -78,8 +81,8 @@ internal sealed partial class TransactionalProducer : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var instanceName = _instanceName ?? throw new InvalidOperationException(
-                "Exactly-once publishing starts with InitializeTransactionsAsync (the system of record's publish pipeline calls it).");
+            var instanceName = _initialized ? _instanceName! : throw new InvalidOperationException(
+                "Exactly-once publishing starts with a successful InitializeTransactionsAsync (the system of record's publish pipeline calls it).");
             if (_fenced is { } fenced)
             {
                 throw new InstanceConflictException(fenced.InstanceName, fenced.Message, fenced.InnerException);
@@ -91,6 +94,14 @@ internal sealed partial class TransactionalProducer : IDisposable
             }
 
             cancellationToken.ThrowIfCancellationRequested();
+
+            // The records first: an event that cannot become one fails here, before a transaction begins.
+            var messages = new Message<byte[]?, byte[]>[events.Count];
+            for (var i = 0; i < events.Count; i++)
+            {
+                messages[i] = CloudEventsKafkaBinding.ToMessage(events[i], _settings.Source, _settings.Type, _settings.ContentType);
+            }
+
             _producer ??= StartProducer();
             var transaction = new Transaction(Guid.NewGuid(), cursor, events.Count, _settings.Type);
             var cursorSend = new Send(transaction);
@@ -100,7 +111,7 @@ internal sealed partial class TransactionalProducer : IDisposable
                 _producer.BeginTransaction();
                 for (var i = 0; i < events.Count; i++)
                 {
-                    var send = transaction.Add(i, events[i], CloudEventsKafkaBinding.ToMessage(events[i], _settings.Source, _settings.Type, _settings.ContentType));
+                    var send = transaction.Add(i, events[i], messages[i]);
                     Produce(new TopicPartition(events[i].Topic, Partition.Any), send.Message, send.Handler, send);
                 }
 
@@ -118,6 +129,13 @@ internal sealed partial class TransactionalProducer : IDisposable
             catch (KafkaException ex)
             {
                 throw Failed(transaction, ex, committing);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && !committing && _producer is not null)
+            {
+                // Not Kafka's doing, but the transaction is open: abort it before the error goes up.
+                Abort(transaction);
+                transaction.Failed(ex);
+                throw;
             }
         }
     }
@@ -309,9 +327,11 @@ internal sealed partial class TransactionalProducer : IDisposable
         }
         catch (KafkaException ex)
         {
-            // A producer that cannot abort is replaced; the next one's InitTransactions makes Kafka abort the transaction.
+            // A producer that cannot abort is replaced (its delivery reports die with it); the next one's
+            // InitTransactions makes Kafka abort the transaction.
             Log.AbortFailed(_logger, ex, ex.Error.Code);
             DisposeProducer();
+            return;
         }
 
         transaction.WaitForReports(_timeout);

@@ -54,6 +54,18 @@ public sealed class ExactlyOnceGuaranteeTests : GuaranteeFixture
     }
 
     [Test]
+    public async Task AcknowledgedMode_AppendReturns_OnceItsTransactionCommitted()
+    {
+        var (topic, cursors) = CreateTopics();
+        await using var app = await RecordingApp.StartAsync(Settings(Folder.File("events.db"), topic, cursors) with { Mode = PublishMode.Acknowledged });
+
+        var appended = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => app.System.AppendAsync($"{{\"n\":{i}}}", key: $"key-{i % 5}").AsTask()));
+        var log = CommittedLogReader.Read(Cluster.BootstrapServers, topic); // read at once: no waiting
+
+        Assert.That(log.Committed.Select(Id).Order(), Is.EqualTo(appended.Select(e => e.EventId).Order()), "each returned append is committed on the topic, once");
+    }
+
+    [Test]
     public async Task SameInstanceNameStartedTwice_TheFirstIsFencedForGoodAndNothingOfItsFailedTransactionIsVisible()
     {
         var (topic, cursors) = CreateTopics();
