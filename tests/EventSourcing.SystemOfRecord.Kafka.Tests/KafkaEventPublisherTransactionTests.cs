@@ -197,7 +197,7 @@ public sealed class KafkaEventPublisherTransactionTests
     [Test]
     public async Task InitializeTransactionsAsync_CursorTopicMissingAndNotCreatable_FailsNamingTheTopic()
     {
-        var options = Options(TimeSpan.FromSeconds(5));
+        var options = Options(TimeSpan.FromSeconds(2));
         options.CursorTopic = "missing-cursors";
         await using var publisher = new KafkaEventPublisher(Microsoft.Extensions.Options.Options.Create(options));
 

@@ -145,9 +145,28 @@ internal sealed class CommittedCursorReader(KafkaPublisherOptions settings, ILog
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetLogHandler((_, message) => KafkaLog.Write(logger, message))
             .Build();
-        consumer.Assign(new TopicPartitionOffset(topic, partition, Offset.Beginning));
-        var key = Encoding.UTF8.GetBytes(instanceName);
         var started = Stopwatch.GetTimestamp();
+
+        // The log's start first: it tells an empty partition at once, and an explicit offset spares the consumer a
+        // separate offset lookup once it knows the partition's leader (librdkafka retries that lookup only every 500 ms).
+        WatermarkOffsets marks;
+        try
+        {
+            marks = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), timeout);
+        }
+        catch (KafkaException ex)
+        {
+            throw new KafkaTransactionException(
+                $"Could not look up the cursor topic '{topic}' [{partition}]: {ex.Error.Code} ({ex.Error.Reason}).", ex.Error.Code, isTransient: true, ex);
+        }
+
+        if (marks.High.Value <= marks.Low.Value)
+        {
+            return null;
+        }
+
+        consumer.Assign(new TopicPartitionOffset(topic, partition, marks.Low));
+        var key = Encoding.UTF8.GetBytes(instanceName);
         CommittedCursor? last = null;
         Error? lastError = null;
         while (Stopwatch.GetElapsedTime(started) is var elapsed && elapsed < timeout)
