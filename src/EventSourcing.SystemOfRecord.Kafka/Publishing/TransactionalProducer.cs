@@ -176,6 +176,7 @@ internal sealed partial class TransactionalProducer : IDisposable
                 throw Fence(ex);
             }
 
+            // Codes 14 to 16 are the coordinator's "loading", "not available" and "not coordinator", which Confluent.Kafka names after groups.
             throw new KafkaTransactionException(
                 $"The transactional producer '{config.TransactionalId}' could not initialize: {ex.Error.Code} ({ex.Error.Reason}).",
                 ex.Error.Code,
