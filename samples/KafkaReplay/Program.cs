@@ -1,5 +1,6 @@
 // KafkaReplay: records events in the system of record, publishes them to Kafka, has the broker lose some
 // acknowledged records, lets the downstream consumer find the gap, replays the range, and shows the consumer whole.
+// Then publishes orders exactly once (KafkaPublisherOptions.ExactlyOnce) and reads them as a read_committed consumer.
 //
 //   dotnet run --project samples/KafkaReplay                                   (in-process mock cluster)
 //   dotnet run --project samples/KafkaReplay -- --bootstrap-servers HOST:PORT  (a real Kafka)
@@ -8,6 +9,7 @@ using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using EventSourcing.SystemOfRecord;
+using EventSourcing.SystemOfRecord.Kafka;
 using EventSourcing.SystemOfRecord.Kafka.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -95,7 +97,88 @@ var stillMissing = Enumerable.Range(1, FirstBatch + SecondBatch).Except(applied.
 Console.WriteLine($"5. The downstream is whole: {applied.Count} of {FirstBatch + SecondBatch} orders, {stillMissing} missing, "
     + $"each applied once ({Volatile.Read(ref applications)} applications, {downstream.DuplicateCount} duplicate deliveries ignored).");
 await host.StopAsync();
-return stillMissing == 0 ? 0 : 1;
+
+// 6. Exactly once: the events travel in Kafka transactions with the publish cursor, so a read_committed consumer
+//    gets each one once, with no dedupe of its own, even across crashes and restarts (kill -9 included).
+var exactlyOnce = await PublishExactlyOnceAsync();
+Console.WriteLine($"6. Exactly once (KafkaPublisherOptions.ExactlyOnce, PublishMode.Committed): {exactlyOnce.Stored} orders stored, "
+    + $"published in Kafka transactions with the cursor; a read_committed consumer read {exactlyOnce.Records} records, {exactlyOnce.Distinct} distinct event ids.");
+return stillMissing == 0 && exactlyOnce.Records == exactlyOnce.Stored && exactlyOnce.Distinct == exactlyOnce.Stored ? 0 : 1;
+
+async Task<(int Stored, int Records, int Distinct)> PublishExactlyOnceAsync()
+{
+    const int Orders = 500;
+    var eosTopic = topic + "-exactly-once";
+    var cursorTopic = mock is null ? KafkaPublisherOptions.DefaultCursorTopic : "kafka-replay-publish-cursors";
+    if (mock is not null)
+    {
+        mock.CreateTopic(eosTopic, Partitions);
+        mock.CreateTopic(cursorTopic, 1); // a real broker gets it from the publisher (compacted); the mock cannot create topics
+    }
+    else
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        await admin.CreateTopicsAsync([new TopicSpecification { Name = eosTopic, NumPartitions = Partitions, ReplicationFactor = -1 }]);
+    }
+
+    var eosBuilder = Host.CreateApplicationBuilder();
+    eosBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
+    eosBuilder.Services
+        .AddSystemOfRecord(o =>
+        {
+            o.DefaultTopic = eosTopic;
+            o.BucketIncrement = TimeSpan.FromSeconds(1);
+            o.InstanceName = "kafka-replay-orders";
+            o.PublishMode = PublishMode.Committed; // appends return once stored; the pipeline publishes in transactions of up to 1 000
+        })
+        .UseInMemory() // any store with checkpoints; the cursor lives there too (publish recovery)
+        .UseKafka(k =>
+        {
+            k.BootstrapServers = bootstrapServers;
+            k.ExactlyOnce = true;
+            k.CursorTopic = cursorTopic;
+        })
+        .WithPublishRecovery();
+    using var eosHost = eosBuilder.Build();
+    await eosHost.StartAsync();
+    var orders = eosHost.Services.GetRequiredService<SystemOfRecord>();
+    var recorded = await Task.WhenAll(Enumerable.Range(1, Orders).Select(seq => orders.AppendAsync($"{{\"order\":{seq}}}", key: $"customer-{seq % 7}").AsTask()));
+    await orders.WhenPublishedAsync(recorded.MaxBy(e => e.EventId)!);
+    await eosHost.StopAsync();
+
+    // A plain consumer with isolation.level=read_committed (librdkafka's default, said out loud here).
+    using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+    {
+        BootstrapServers = bootstrapServers,
+        GroupId = "kafka-replay-exactly-once-reader",
+        IsolationLevel = IsolationLevel.ReadCommitted,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        EnablePartitionEof = true,
+    }).Build();
+    consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(eosTopic, p, Offset.Beginning)));
+    var ids = new List<string>();
+    var atEnd = new HashSet<int>();
+    var deadline = DateTime.UtcNow.AddSeconds(30);
+    while (atEnd.Count < Partitions && DateTime.UtcNow < deadline)
+    {
+        if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is not { } result)
+        {
+            continue;
+        }
+
+        if (result.IsPartitionEOF)
+        {
+            atEnd.Add(result.Partition.Value);
+        }
+        else if (result.Message.Headers.TryGetLastBytes("ce_id", out var id))
+        {
+            ids.Add(System.Text.Encoding.ASCII.GetString(id));
+        }
+    }
+
+    consumer.Close();
+    return (recorded.Length, ids.Count, ids.Distinct().Count());
+}
 
 Task RecordAsync(int seq) =>
     system.AppendAsync($"{{\"order\":{seq}}}", key: $"customer-{seq % 7}", headers: new Dictionary<string, string> { ["seq"] = seq.ToString() }).AsTask();

@@ -24,6 +24,9 @@ internal static class KafkaDiagnostics
     public static readonly Counter<long> PublishFailures =
         Meter.CreateCounter<long>("sor.kafka.publish.failures", "{record}", "Records Kafka did not acknowledge.");
 
+    public static readonly Counter<long> Transactions =
+        Meter.CreateCounter<long>("sor.kafka.transactions", "{transaction}", "Exactly-once transactions that ended; tag outcome: committed, aborted or fenced.");
+
     public static readonly Counter<long> EventsHandled =
         Meter.CreateCounter<long>("sor.kafka.consumer.handled", "{event}", "Events the consumer's handler completed, duplicates included.");
 

@@ -51,4 +51,44 @@ public sealed class KafkaPublisherOptionsTests
             Assert.That(config.BootstrapServers, Is.EqualTo("b:9092"));
         });
     }
+
+    [Test]
+    public void Validate_ExactlyOnceSettings_BadOnesRefusedByName()
+    {
+        var options = new KafkaPublisherOptions
+        {
+            BootstrapServers = "b:9092",
+            ExactlyOnce = true,
+            CursorTopic = "cursors of orders",
+            TransactionalIdPrefix = "",
+            PublishTimeout = TimeSpan.FromSeconds(90),
+        };
+        options.ProducerSettings["transactional.id"] = "mine";
+
+        var errors = options.Validate();
+
+        Assert.That(errors, Has.Count.EqualTo(4));
+        var text = string.Join(' ', errors);
+        Assert.That(text, Does.Contain("CursorTopic").And.Contain("TransactionalIdPrefix").And.Contain("transaction timeout").And.Contain("set ExactlyOnce"));
+    }
+
+    [Test]
+    public void Validate_ExactlyOnceWithALongerTransactionTimeout_Accepted()
+    {
+        var options = new KafkaPublisherOptions { BootstrapServers = "b:9092", ExactlyOnce = true, PublishTimeout = TimeSpan.FromSeconds(90) };
+        options.ProducerSettings["transaction.timeout.ms"] = "120000";
+
+        Assert.That(options.Validate(), Is.Empty);
+    }
+
+    [Test]
+    public void TransactionalId_Prefix_PutInFrontOfTheInstanceName()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(new KafkaPublisherOptions().TransactionalId("orders-1"), Is.EqualTo("orders-1"));
+            Assert.That(new KafkaPublisherOptions { TransactionalIdPrefix = "billing." }.TransactionalId("orders-1"), Is.EqualTo("billing.orders-1"));
+            Assert.That(new KafkaPublisherOptions().CursorTopic, Is.EqualTo("system-of-record.publish-cursors"));
+        });
+    }
 }

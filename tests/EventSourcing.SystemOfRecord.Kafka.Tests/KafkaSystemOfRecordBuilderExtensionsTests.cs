@@ -47,4 +47,22 @@ public sealed class KafkaSystemOfRecordBuilderExtensionsTests
 
         Assert.That(failure!.Message, Does.Contain("BootstrapServers").And.Contain("Type").And.Contain("enable.idempotence"));
     }
+
+    [Test]
+    public async Task UseKafka_ExactlyOnceWithoutPublishRecovery_TheFirstAppendSaysWhatIsMissingAndStoresNothing()
+    {
+        var services = new ServiceCollection();
+        services.AddSystemOfRecord(o => o.DefaultTopic = "orders")
+            .UseInMemory()
+            .UseKafka(k =>
+            {
+                k.BootstrapServers = "127.0.0.1:1"; // never reached
+                k.ExactlyOnce = true;
+            });
+        await using var provider = services.BuildServiceProvider();
+        var system = provider.GetRequiredService<SystemOfRecord>();
+
+        Assert.That(async () => await system.AppendAsync("{}"), Throws.InvalidOperationException.With.Message.Contains("WithPublishRecovery"));
+        Assert.That(await StoreContents.ReadAllAsync(system.Store), Is.Empty);
+    }
 }

@@ -130,6 +130,35 @@ public sealed class KafkaTracingTests
     }
 
     [Test]
+    public async Task PublishTransactionAsync_ExactlyOnce_ProducerSpansEndAtTheCommitAndTravelInTheRecords()
+    {
+        var topic = KafkaTestSettings.NewTopic("txn-span");
+        var cursors = KafkaTestSettings.NewTopic("cursors");
+        _cluster.CreateTopic(topic, partitions: 1, replicationFactor: 1);
+        _cluster.CreateTopic(cursors, partitions: 1, replicationFactor: 1);
+        var options = KafkaTestSettings.Publisher(_cluster);
+        options.ExactlyOnce = true;
+        options.CursorTopic = cursors;
+        using var publisher = new KafkaEventPublisher(Options.Create(options));
+        await publisher.InitializeTransactionsAsync("tracing", CancellationToken.None);
+        var events = new[] { Event(topic) with { TraceParent = CreationTraceParent }, Event(topic) };
+
+        await publisher.PublishTransactionAsync(events, events[^1].EventId.ToString(), CancellationToken.None);
+
+        var spans = _activities.Spans(ActivityKind.Producer, topic);
+        var records = TopicReader.ReadAll(_cluster.BootstrapServers, topic, 1);
+        Assert.Multiple(() =>
+        {
+            Assert.That(spans.Select(s => s.GetTagItem("messaging.message.id")), Is.EquivalentTo(events.Select(e => e.EventId.ToString())), "one span per event, ended");
+            Assert.That(spans.Select(s => s.GetTagItem("messaging.kafka.offset")), Is.EquivalentTo(new object[] { 0L, 1L }));
+            Assert.That(spans.All(s => s.Status == ActivityStatusCode.Unset));
+            Assert.That(spans.Single(s => (string?)s.GetTagItem("messaging.message.id") == events[0].EventId.ToString()).ParentSpanId.ToString(), Is.EqualTo("b7ad6b7169203331"));
+            Assert.That(records.Select(r => r.Header("traceparent")), Is.EquivalentTo(spans.Select(s => s.Id)), "each record carries its send's context");
+            Assert.That(_activities.Spans(ActivityKind.Producer, cursors), Is.Empty, "the cursor record is no event: no span");
+        });
+    }
+
+    [Test]
     public async Task Consume_TypedEventAppendedInATrace_ConsumerSpanIsAChildOfTheSendLinkedToTheCreationAndCurrentInTheHandler()
     {
         var topic = KafkaTestSettings.NewTopic("process-span");

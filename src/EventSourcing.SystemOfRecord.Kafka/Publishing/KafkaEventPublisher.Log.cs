@@ -17,6 +17,9 @@ public sealed partial class KafkaEventPublisher
         [LoggerMessage(102, LogLevel.Warning, "Kafka producer {Old} hit a fatal error; publishing goes on through the new producer {New}. Records the old one still held fail; a replay delivers them.")]
         public static partial void ProducerReplaced(ILogger logger, string old, string @new);
 
+        [LoggerMessage(104, LogLevel.Information, "Kafka publisher started for {BootstrapServers}, exactly once: transactions with the publish cursor in {CursorTopic}.")]
+        public static partial void StartedExactlyOnce(ILogger logger, string bootstrapServers, string cursorTopic);
+
         [LoggerMessage(103, LogLevel.Warning, "Closing a failed Kafka producer reported {Code}.")]
         public static partial void RetireFailed(ILogger logger, ErrorCode code);
     }

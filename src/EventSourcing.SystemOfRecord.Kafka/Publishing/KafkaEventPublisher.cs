@@ -12,7 +12,13 @@ namespace EventSourcing.SystemOfRecord.Kafka;
 /// (<c>UseKafka</c> does); disposing it flushes what is still in flight. After a fatal producer error (the idempotent
 /// producer's sequence or epoch broke) the publishes in flight fail and the next publish starts a new producer.
 /// </summary>
-public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyncDisposable, IDisposable
+/// <remarks>
+/// With <see cref="KafkaPublisherOptions.ExactlyOnce"/> it publishes through a transactional producer instead
+/// (<see cref="IsTransactional"/>): the system of record's publish pipeline sends batches of events, each in one Kafka
+/// transaction with its publish cursor, so <c>read_committed</c> consumers see every stored event exactly once. One
+/// publisher then serves one system of record, and publishes nothing outside its transactions.
+/// </remarks>
+public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITransactionalEventPublisher, IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan QueueFullRetryDelay = TimeSpan.FromMilliseconds(5);
 
@@ -24,7 +30,8 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
     private readonly object _replaceGate = new();
     private readonly List<Task> _retiring = [];
     private readonly ILogger _logger;
-    private volatile ProducerSlot _slot;
+    private readonly TransactionalProducer? _transactions;
+    private volatile ProducerSlot? _slot;
     private readonly string _source;
     private readonly string _type;
     private readonly string? _contentType;
@@ -36,6 +43,12 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
     /// <param name="logger">The logger; none when null.</param>
     /// <exception cref="OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
     public KafkaEventPublisher(IOptions<KafkaPublisherOptions> options, ILogger<KafkaEventPublisher>? logger = null)
+        : this(options, logger, cursorReader: null)
+    {
+    }
+
+    /// <summary>Creates the publisher; <paramref name="cursorReader"/> reads the exactly-once cursor topic (a <c>read_committed</c> consumer when null).</summary>
+    internal KafkaEventPublisher(IOptions<KafkaPublisherOptions> options, ILogger<KafkaEventPublisher>? logger, IPublishCursorReader? cursorReader)
     {
         ArgumentNullException.ThrowIfNull(options);
         var settings = options.Value ?? throw new ArgumentException("The options have no value.", nameof(options));
@@ -56,8 +69,16 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
             MaxRecordBytes = (_config.MessageMaxBytes ?? KafkaPublisherOptions.DefaultMessageMaxBytes) - RecordOverheadBytes
                 - System.Text.Encoding.UTF8.GetByteCount(_source) - System.Text.Encoding.UTF8.GetByteCount(_type) - System.Text.Encoding.UTF8.GetByteCount(_contentType ?? ""),
         };
-        _slot = CreateSlot();
-        Log.Started(_logger, settings.BootstrapServers!, _slot.Producer.Name);
+        if (settings.ExactlyOnce)
+        {
+            _transactions = new TransactionalProducer(settings, cursorReader ?? new CommittedCursorReader(settings, _logger), _logger);
+            Log.StartedExactlyOnce(_logger, settings.BootstrapServers!, settings.CursorTopic);
+        }
+        else
+        {
+            _slot = CreateSlot();
+            Log.Started(_logger, settings.BootstrapServers!, _slot.Producer.Name);
+        }
     }
 
     /// <summary>
@@ -66,6 +87,65 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
     /// append over it is refused before anything is written, rather than stored and never published.
     /// </summary>
     public PublishLimits Limits { get; }
+
+    /// <summary>Whether this publisher publishes exactly once, in transactions (<see cref="KafkaPublisherOptions.ExactlyOnce"/>).</summary>
+    public bool IsTransactional => _transactions is not null;
+
+    /// <summary>
+    /// Exactly once: takes the transactional id of <paramref name="instanceName"/> (<see cref="KafkaPublisherOptions.TransactionalIdPrefix"/>
+    /// + the name), which fences any older producer that holds it (Kafka aborts its open transaction and refuses its
+    /// later commits); creates <see cref="KafkaPublisherOptions.CursorTopic"/> when missing; and returns the cursor the
+    /// instance committed last, read as a <c>read_committed</c> consumer sees it. The publish pipeline calls it once, at start.
+    /// </summary>
+    /// <param name="instanceName">The system of record's instance name.</param>
+    /// <param name="cancellationToken">Cancels the call before it reaches Kafka.</param>
+    /// <returns>The last committed cursor, or <see langword="null"/> when the instance never committed one.</returns>
+    /// <exception cref="InvalidOperationException"><see cref="KafkaPublisherOptions.ExactlyOnce"/> is off, or the publisher already serves another instance.</exception>
+    /// <exception cref="KafkaTransactionException">Kafka could not be reached, or the cursor topic is missing and could not be created.</exception>
+    /// <exception cref="InstanceConflictException">A newer producer fenced this one while it started.</exception>
+    public ValueTask<string?> InitializeTransactionsAsync(string instanceName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(instanceName);
+        var transactions = TransactionsOrThrow();
+
+        // librdkafka's InitTransactions blocks until the coordinator answers: not on the caller's thread.
+        return new ValueTask<string?>(Task.Run(() => transactions.Initialize(instanceName, cancellationToken), cancellationToken));
+    }
+
+    /// <summary>
+    /// Exactly once: publishes <paramref name="events"/> (as the same CloudEvents records, with the same Producer spans, as
+    /// the at-least-once path) and the cursor record in one Kafka transaction, and returns once it committed. Blocks
+    /// the calling thread while librdkafka works (the publish pipeline calls it from its dispatcher thread, one call at a time).
+    /// </summary>
+    /// <param name="events">The events, in order.</param>
+    /// <param name="cursor">The publish pipeline's cursor once the transaction commits.</param>
+    /// <param name="cancellationToken">Checked before the commit starts; the transaction is then aborted.</param>
+    /// <exception cref="KafkaPublishException">Kafka refused one of the records for good (<see cref="SystemOfRecordException.IsTransient"/> false); the transaction was aborted.</exception>
+    /// <exception cref="KafkaTransactionException">The transaction was aborted, or its commit did not finish in time; trying again with the same batch is safe.</exception>
+    /// <exception cref="InstanceConflictException">Another process took over this instance's transactional id; this publisher publishes no more.</exception>
+    public ValueTask PublishTransactionAsync(IReadOnlyList<RecordedEvent> events, string cursor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentException.ThrowIfNullOrEmpty(cursor);
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (events[i] is null)
+            {
+                throw new ArgumentException($"events[{i}] is null.", nameof(events));
+            }
+        }
+
+        var transactions = TransactionsOrThrow();
+        try
+        {
+            transactions.Commit(events, cursor, cancellationToken);
+            return ValueTask.CompletedTask;
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
 
     /// <summary>
     /// Sends the event to its topic and calls <paramref name="callback"/> on librdkafka's delivery thread when every
@@ -84,6 +164,12 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
             return;
         }
 
+        if (_transactions is not null)
+        {
+            callback.OnPublished(state, OutsideTransaction());
+            return;
+        }
+
         var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
         var slot = CurrentSlot();
         var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback, state);
@@ -98,10 +184,20 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
     /// <param name="cancellationToken">Stops waiting for the acknowledgement; a record already handed to the producer may still be delivered.</param>
     /// <exception cref="KafkaPublishException">Kafka did not acknowledge the record within <see cref="KafkaPublisherOptions.PublishTimeout"/>, or refused it.</exception>
     /// <exception cref="ObjectDisposedException">The publisher was disposed.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// <see cref="KafkaPublisherOptions.ExactlyOnce"/> is on: a record sent outside a transaction would bypass the
+    /// publish cursor (and interleave with the pipeline's transactions on the one producer). Exactly-once events are
+    /// published by the system of record's publish pipeline; republish through it (<c>RepublishDateRangeAsync</c>).
+    /// </exception>
     public ValueTask PublishAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recordedEvent);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_transactions is not null)
+        {
+            return ValueTask.FromException(OutsideTransaction());
+        }
+
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled(cancellationToken);
@@ -116,10 +212,11 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
 
     /// <summary>Waits until every record handed to the producer was acknowledged or failed, at most <paramref name="timeout"/>.</summary>
     /// <returns>How many records were still in flight when the wait ended (0 when all are done).</returns>
+    /// <remarks>Exactly once, nothing is in flight between transactions: returns 0.</remarks>
     public int Flush(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _slot.Producer.Flush(timeout);
+        return _slot?.Producer.Flush(timeout) ?? 0;
     }
 
     /// <summary>Flushes what is in flight (at most the publish timeout), then releases the producer.</summary>
@@ -130,14 +227,18 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
             return;
         }
 
-        var producer = _slot.Producer;
-        var left = producer.Flush(_flushTimeout);
-        if (left > 0)
+        _transactions?.Dispose();
+        if (_slot?.Producer is { } producer)
         {
-            Log.FlushIncomplete(_logger, left);
+            var left = producer.Flush(_flushTimeout);
+            if (left > 0)
+            {
+                Log.FlushIncomplete(_logger, left);
+            }
+
+            producer.Dispose();
         }
 
-        producer.Dispose();
         Task[] retiring;
         lock (_replaceGate)
         {
@@ -205,6 +306,17 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
         }
     }
 
+    private TransactionalProducer TransactionsOrThrow()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _transactions ?? throw new InvalidOperationException(
+            "This Kafka publisher publishes at least once; set KafkaPublisherOptions.ExactlyOnce to publish in transactions.");
+    }
+
+    private static InvalidOperationException OutsideTransaction() => new(
+        "This Kafka publisher publishes exactly once (KafkaPublisherOptions.ExactlyOnce): events go out only in the system of record's "
+        + "transactions, with its publish cursor. Publish through the system of record (AppendAsync, RepublishDateRangeAsync).");
+
     private ProducerSlot CreateSlot()
     {
         var slot = new ProducerSlot();
@@ -222,7 +334,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
     // The producer in use; after a fatal error the first caller swaps in a new one and retires the old one in the background.
     private ProducerSlot CurrentSlot()
     {
-        var slot = _slot;
+        var slot = _slot!;
         if (!slot.Failed)
         {
             return slot;
@@ -239,7 +351,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, IAsyn
                 _retiring.Add(Task.Run(() => Retire(slot.Producer)));
             }
 
-            return _slot;
+            return _slot!;
         }
     }
 

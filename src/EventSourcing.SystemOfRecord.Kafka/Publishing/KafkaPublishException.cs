@@ -39,7 +39,8 @@ public sealed class KafkaPublishException : KafkaSystemOfRecordException
     /// </summary>
     public override bool IsTransient => _isTransient;
 
-    private static bool IsTransientCode(ErrorCode code) => code is
+    /// <summary>Whether a record that failed with <paramref name="code"/> may be taken later.</summary>
+    internal static bool IsTransientCode(ErrorCode code) => code is
         ErrorCode.Local_MsgTimedOut or ErrorCode.Local_TimedOut or ErrorCode.Local_Transport or ErrorCode.Local_AllBrokersDown
         or ErrorCode.Local_QueueFull or ErrorCode.RequestTimedOut or ErrorCode.NotEnoughReplicas or ErrorCode.NotEnoughReplicasAfterAppend
         or ErrorCode.LeaderNotAvailable or ErrorCode.NotLeaderForPartition or ErrorCode.NetworkException or ErrorCode.BrokerNotAvailable

@@ -16,6 +16,12 @@ public sealed class KafkaPublisherOptions
     /// <summary>librdkafka's default <c>message.max.bytes</c>: the largest record the producer takes unless <see cref="ProducerSettings"/> says otherwise.</summary>
     internal const int DefaultMessageMaxBytes = 1_000_000;
 
+    /// <summary>The default <see cref="CursorTopic"/>.</summary>
+    public const string DefaultCursorTopic = "system-of-record.publish-cursors";
+
+    /// <summary>librdkafka's default <c>transaction.timeout.ms</c>: 60 seconds.</summary>
+    internal const int DefaultTransactionTimeoutMs = 60_000;
+
     /// <summary>The default <see cref="PublishTimeout"/>: 30 seconds.</summary>
     public static readonly TimeSpan DefaultPublishTimeout = TimeSpan.FromSeconds(30);
 
@@ -41,6 +47,33 @@ public sealed class KafkaPublisherOptions
     /// <summary>The CloudEvents <c>datacontenttype</c>, sent as the Kafka <c>content-type</c> header, e.g. <c>application/json</c>.</summary>
     /// <value>The default is <see langword="null"/>: no header.</value>
     public string? ContentType { get; set; }
+
+    /// <summary>
+    /// Publishes exactly once: through a transactional producer (<c>transactional.id</c> =
+    /// <see cref="TransactionalIdPrefix"/> + the system of record's instance name), in transactions that also write the
+    /// publish pipeline's cursor to <see cref="CursorTopic"/>. A consumer with <c>isolation.level=read_committed</c>
+    /// (librdkafka's default) then sees every stored event once, across crashes and restarts, and a second process
+    /// under the same instance name fences the first. Needs the core's publish recovery (<c>WithPublishRecovery()</c>);
+    /// events are published by the system of record's publish pipeline only (<see cref="KafkaEventPublisher.PublishAsync"/>
+    /// is refused).
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: at least once, through the idempotent producer.</value>
+    public bool ExactlyOnce { get; set; }
+
+    /// <summary>
+    /// With <see cref="ExactlyOnce"/>: the compacted topic that keeps each instance's publish cursor (key: the instance
+    /// name), written in the same transaction as the records. Created (one partition, <c>cleanup.policy=compact</c>)
+    /// when missing, which needs the permission to create topics; otherwise create it beforehand.
+    /// </summary>
+    /// <value>The default is <c>system-of-record.publish-cursors</c>.</value>
+    public string CursorTopic { get; set; } = DefaultCursorTopic;
+
+    /// <summary>
+    /// With <see cref="ExactlyOnce"/>: put in front of the instance name to make the producer's <c>transactional.id</c>,
+    /// e.g. to match a prefixed <c>TransactionalId</c> ACL or to keep two applications on one cluster apart.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: the transactional id is the instance name.</value>
+    public string? TransactionalIdPrefix { get; set; }
 
     /// <summary>
     /// Any other librdkafka producer setting, passed through as is: <c>security.protocol</c>, <c>sasl.mechanism</c>,
@@ -80,6 +113,31 @@ public sealed class KafkaPublisherOptions
             errors.Add($"{nameof(ContentType)} must be null or a media type.");
         }
 
+        if (CursorTopic is null || TopicNames.Problem(CursorTopic) is not null)
+        {
+            errors.Add($"{nameof(CursorTopic)}: {(CursorTopic is null ? "a topic name is required." : TopicNames.Problem(CursorTopic))}");
+        }
+
+        if (TransactionalIdPrefix is not null && (TransactionalIdPrefix.Length == 0 || TransactionalIdPrefix.Any(char.IsControl)))
+        {
+            errors.Add($"{nameof(TransactionalIdPrefix)} must be null or non-empty text without control characters.");
+        }
+
+        if (ExactlyOnce)
+        {
+            var transactionTimeoutMs = DefaultTransactionTimeoutMs;
+            if (ProducerSettings.TryGetValue("transaction.timeout.ms", out var text)
+                && !int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out transactionTimeoutMs))
+            {
+                errors.Add($"{nameof(ProducerSettings)}['transaction.timeout.ms'] must be whole milliseconds.");
+            }
+            else if (PublishTimeout.TotalMilliseconds > transactionTimeoutMs)
+            {
+                errors.Add($"{nameof(PublishTimeout)} ({PublishTimeout}) must not exceed the transaction timeout ({transactionTimeoutMs} ms, {nameof(ProducerSettings)}['transaction.timeout.ms']): "
+                    + "Kafka aborts a transaction that stays open longer.");
+            }
+        }
+
         foreach (var (name, value) in ProducerSettings)
         {
             if (value is null)
@@ -107,13 +165,26 @@ public sealed class KafkaPublisherOptions
                     errors.Add($"{nameof(ProducerSettings)}['{name}'] must be 1 to 5: the idempotent producer keeps order only up to 5 requests in flight.");
                     break;
                 case "transactional.id":
-                    errors.Add($"{nameof(ProducerSettings)}['{name}'] is not supported: the publisher is idempotent, not transactional.");
+                    errors.Add($"{nameof(ProducerSettings)}['{name}'] is not supported: set {nameof(ExactlyOnce)} (the transactional id is {nameof(TransactionalIdPrefix)} + the instance name).");
                     break;
             }
         }
 
         return errors;
     }
+
+    /// <summary>The transactional id of <paramref name="instanceName"/>'s producer.</summary>
+    internal string TransactionalId(string instanceName) => TransactionalIdPrefix + instanceName;
+
+    /// <summary>
+    /// The configuration of the clients that look after <see cref="CursorTopic"/> (an admin client, a consumer): the
+    /// pass-through settings (security, client id, backoffs...), the brokers, and no topic created by accident.
+    /// </summary>
+    internal Dictionary<string, string> ToClientSettings() => new(ProducerSettings, StringComparer.Ordinal)
+    {
+        ["bootstrap.servers"] = BootstrapServers!,
+        ["allow.auto.create.topics"] = "false",
+    };
 
     /// <summary>The producer configuration: the pass-through settings, then the safe delivery settings on top.</summary>
     internal ProducerConfig ToProducerConfig()

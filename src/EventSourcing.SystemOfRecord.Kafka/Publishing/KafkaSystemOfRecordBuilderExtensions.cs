@@ -12,7 +12,9 @@ public static class KafkaSystemOfRecordBuilderExtensions
     /// <summary>
     /// Publishes through one <see cref="KafkaEventPublisher"/> per application (a singleton, also resolvable by its own type),
     /// with <c>acks=all</c> and the idempotent producer. The options are validated at start, with one message naming every bad setting.
-    /// Calling it again is harmless; <paramref name="configure"/> calls add up.
+    /// Calling it again is harmless; <paramref name="configure"/> calls add up. With
+    /// <see cref="KafkaPublisherOptions.ExactlyOnce"/> the publisher uses a transactional producer instead, and the
+    /// system of record needs publish recovery (<c>WithPublishRecovery()</c>), which keeps the cursor in the store too.
     /// </summary>
     /// <param name="builder">The builder <c>AddSystemOfRecord</c> returned.</param>
     /// <param name="configure">Sets <see cref="KafkaPublisherOptions.BootstrapServers"/> and any other setting.</param>

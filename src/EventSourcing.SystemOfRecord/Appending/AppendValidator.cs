@@ -11,9 +11,6 @@ internal readonly record struct AppendRequest(string Message, string? Key, strin
 /// </summary>
 internal sealed class AppendValidator(string defaultTopic, int maxMessageBytes, PublishLimits limits)
 {
-    /// <summary>Kafka's longest topic name.</summary>
-    public const int MaxTopicLength = 249;
-
     // Lone surrogates are refused rather than turned into U+FFFD: Cassandra text and Kafka consumers need valid UTF-8.
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -24,35 +21,11 @@ internal sealed class AppendValidator(string defaultTopic, int maxMessageBytes, 
         || name.Equals("traceparent", StringComparison.OrdinalIgnoreCase)
         || name.Equals("tracestate", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Kafka's topic rule: 1 to 249 of <c>[a-zA-Z0-9._-]</c>, not "." or "..".</summary>
-    public static string? TopicProblem(string topic)
-    {
-        if (topic.Length is 0 or > MaxTopicLength)
-        {
-            return $"A topic name is 1 to {MaxTopicLength} characters long; got {topic.Length}.";
-        }
-
-        if (topic is "." or "..")
-        {
-            return $"The topic name '{topic}' is not allowed (Kafka refuses '.' and '..').";
-        }
-
-        foreach (var c in topic)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
-            {
-                return $"The topic name '{topic}' has the character U+{(int)c:X4}; Kafka allows only letters, digits, '.', '_' and '-'.";
-            }
-        }
-
-        return null;
-    }
-
     public AppendRequest Validate(string message, string? key, string? topic, IReadOnlyDictionary<string, string>? headers, string? type = null, string? contentType = null)
     {
         ArgumentNullException.ThrowIfNull(message);
         topic ??= defaultTopic;
-        if (TopicProblem(topic) is { } problem)
+        if (TopicNames.Problem(topic) is { } problem)
         {
             ThrowHelper.ThrowArgument(nameof(topic), problem + " Pass null for the default topic.");
         }

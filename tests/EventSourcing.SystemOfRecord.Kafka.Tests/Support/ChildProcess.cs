@@ -6,8 +6,11 @@ namespace EventSourcing.SystemOfRecord.Kafka.Tests.Support;
 
 /// <summary>
 /// This test assembly doubles as an application, so that a fault test can kill a real process with SIGKILL:
-/// <c>dotnet exec EventSourcing.SystemOfRecord.Kafka.Tests.dll record &lt;sqlite file&gt; &lt;bootstrap servers&gt; &lt;topic&gt; &lt;appenders&gt;</c>
-/// runs a <see cref="RecordingApp"/> and appends events until it is killed, printing <c>appended N</c> every 100 published events.
+/// <c>dotnet exec EventSourcing.SystemOfRecord.Kafka.Tests.dll record &lt;sqlite file&gt; &lt;bootstrap servers&gt; &lt;topic&gt; &lt;appenders&gt; [mode [pause ms]]</c>
+/// runs a <see cref="RecordingApp"/> and appends events until it is killed, printing <c>appended N</c> every 100 appends
+/// that returned (published in <see cref="PublishMode.Acknowledged"/>, stored otherwise). The mode is
+/// <see cref="RecordingAppSettings.ModeArgument"/>: <c>acknowledged</c> (the default), <c>committed</c> or
+/// <c>exactly-once:&lt;cursor topic&gt;</c>; each appender pauses that many milliseconds after each append (none by default).
 /// </summary>
 internal sealed class ChildProcess : IDisposable
 {
@@ -40,16 +43,18 @@ internal sealed class ChildProcess : IDisposable
 
     public static async Task<int> Main(string[] args)
     {
-        if (args is not [Command, var file, var bootstrapServers, var topic, var appendersText])
+        if (args is not [Command, _, _, _, _, ..] || args.Length > 7)
         {
-            await Console.Error.WriteLineAsync($"usage: {Command} <sqlite file> <bootstrap servers> <topic> <appenders>");
+            await Console.Error.WriteLineAsync($"usage: {Command} <sqlite file> <bootstrap servers> <topic> <appenders> [acknowledged|committed|exactly-once:<cursor topic> [pause ms]]");
             return 2;
         }
 
-        var appenders = int.Parse(appendersText, CultureInfo.InvariantCulture);
+        var (file, bootstrapServers, topic, appenders) = (args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
+        var pause = TimeSpan.FromMilliseconds(args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 0);
 
         // Linger keeps each batch in the producer for a while, so a kill finds recorded events that never left the process.
-        await using var app = await RecordingApp.StartAsync(new RecordingAppSettings(file, bootstrapServers, topic) { LingerMs = 200 });
+        var settings = new RecordingAppSettings(file, bootstrapServers, topic) { LingerMs = 200 }.WithModeArgument(args.Length > 5 ? args[5] : "acknowledged");
+        await using var app = await RecordingApp.StartAsync(settings);
 
         // Never outlive the test: stop when the parent goes away (stdin closes) or after two minutes.
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
@@ -78,13 +83,21 @@ internal sealed class ChildProcess : IDisposable
                 {
                     Console.WriteLine($"appended {n}");
                 }
+
+                if (pause > TimeSpan.Zero)
+                {
+                    await Task.Delay(pause);
+                }
             }
         })));
         return 1; // only when nobody killed it
     }
 
-    /// <summary>Starts this assembly as a recording application on <paramref name="file"/>.</summary>
-    public static ChildProcess Start(string file, string bootstrapServers, string topic, int appenders)
+    /// <summary>
+    /// Starts this assembly as a recording application on <paramref name="file"/>, in the mode <paramref name="mode"/>
+    /// (<see cref="RecordingAppSettings.ModeArgument"/>), each appender pausing <paramref name="pause"/> after each append.
+    /// </summary>
+    public static ChildProcess Start(string file, string bootstrapServers, string topic, int appenders, string mode = "acknowledged", TimeSpan pause = default)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet)
@@ -94,7 +107,7 @@ internal sealed class ChildProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "exec", typeof(ChildProcess).Assembly.Location, Command, file, bootstrapServers, topic, appenders.ToString(CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { "exec", typeof(ChildProcess).Assembly.Location, Command, file, bootstrapServers, topic, appenders.ToString(CultureInfo.InvariantCulture), mode, ((int)pause.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
         }

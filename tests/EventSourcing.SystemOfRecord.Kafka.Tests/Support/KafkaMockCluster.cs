@@ -13,6 +13,8 @@ internal sealed unsafe class KafkaMockCluster : IDisposable
 {
     /// <summary>Kafka protocol request keys used with <see cref="PushRequestErrors"/>.</summary>
     public const short ProduceApiKey = 0;
+    public const short AddPartitionsToTxnApiKey = 24;
+    public const short EndTxnApiKey = 26;
 
     /// <summary>Kafka error codes.</summary>
     public const int NotLeaderOrFollower = 6;
@@ -20,6 +22,8 @@ internal sealed unsafe class KafkaMockCluster : IDisposable
     public const int NotEnoughReplicas = 19;
     public const int NotEnoughReplicasAfterAppend = 20;
     public const int OutOfOrderSequenceNumber = 45;
+    public const int MessageTooLarge = 10;
+    public const int ProducerFenced = 90;
 
     private static readonly Lazy<Native> Api = new(Native.Load);
 
@@ -90,6 +94,17 @@ internal sealed unsafe class KafkaMockCluster : IDisposable
             _api.PushRequestErrorsArray(Cluster, apiKey, (nuint)errors.Length, codes);
         }
     }
+
+    /// <summary>
+    /// The next request of <paramref name="apiKey"/> that touches this one partition fails there with the Kafka error
+    /// code <paramref name="error"/>; the request's other partitions are answered as usual.
+    /// </summary>
+    /// <remarks>
+    /// <c>rd_kafka_mock_partition_push_request_errors</c> is variadic; it is called with exactly one error, which the
+    /// x64 calling conventions (System V and Windows) pass like a fixed argument.
+    /// </remarks>
+    public void PushPartitionRequestError(string topic, int partition, short apiKey, int error) =>
+        Check(WithUtf8(topic, t => _api.PartitionPushRequestErrors(Cluster, t, partition, apiKey, 1, error)), "rd_kafka_mock_partition_push_request_errors");
 
     /// <summary>
     /// The broker loses every record of the partition before <paramref name="beforeOffset"/> (its log start moves up),
@@ -163,6 +178,7 @@ internal sealed unsafe class KafkaMockCluster : IDisposable
         public required delegate* unmanaged[Cdecl]<nint, nint, int, int, int> PartitionSetLeader { get; init; }
         public required delegate* unmanaged[Cdecl]<nint, short, nuint, int*, void> PushRequestErrorsArray { get; init; }
         public required delegate* unmanaged[Cdecl]<nint, nint, int, long, int> PartitionDeleteRecords { get; init; }
+        public required delegate* unmanaged[Cdecl]<nint, nint, int, short, nuint, int, int> PartitionPushRequestErrors { get; init; }
         public required delegate* unmanaged[Cdecl]<nint, int, void> InitialRebalanceDelay { get; init; }
 
         public static Native Load()
@@ -204,6 +220,7 @@ internal sealed unsafe class KafkaMockCluster : IDisposable
                 PartitionSetLeader = (delegate* unmanaged[Cdecl]<nint, nint, int, int, int>)Export("rd_kafka_mock_partition_set_leader"),
                 PushRequestErrorsArray = (delegate* unmanaged[Cdecl]<nint, short, nuint, int*, void>)Export("rd_kafka_mock_push_request_errors_array"),
                 PartitionDeleteRecords = (delegate* unmanaged[Cdecl]<nint, nint, int, long, int>)Export("rd_kafka_mock_partition_delete_records"),
+                PartitionPushRequestErrors = (delegate* unmanaged[Cdecl]<nint, nint, int, short, nuint, int, int>)Export("rd_kafka_mock_partition_push_request_errors"),
                 InitialRebalanceDelay = (delegate* unmanaged[Cdecl]<nint, int, void>)Export("rd_kafka_mock_group_initial_rebalance_delay_ms"),
             };
         }

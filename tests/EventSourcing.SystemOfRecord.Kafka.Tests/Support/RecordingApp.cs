@@ -3,6 +3,8 @@ using EventSourcing.SystemOfRecord.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace EventSourcing.SystemOfRecord.Kafka.Tests.Support;
 
@@ -17,11 +19,40 @@ internal sealed record RecordingAppSettings(string DatabaseFile, string Bootstra
 
     /// <summary>librdkafka's <c>linger.ms</c>; the default of <see cref="KafkaTestSettings"/> when null.</summary>
     public int? LingerMs { get; init; }
+
+    /// <summary>When <c>AppendAsync</c> returns.</summary>
+    public PublishMode Mode { get; init; } = PublishMode.Acknowledged;
+
+    /// <summary>Exactly once: transactions with the cursor in this topic (which must exist: the mock broker cannot create topics); at least once when null.</summary>
+    public string? CursorTopic { get; init; }
+
+    /// <summary>The instance name, the same in every process of one test.</summary>
+    public string InstanceName { get; init; } = RecordingApp.InstanceName;
+
+    /// <summary>
+    /// Exactly once: read the last cursor with <see cref="CommittedLogCursorReader"/>, as a broker's <c>read_committed</c>
+    /// consumer would see it, rather than with the mock's own consumer, which also shows cursors of transactions a killed
+    /// process left open (a broker aborts those when the next process starts).
+    /// </summary>
+    public bool ReadCursorFromLog { get; init; }
+
+    /// <summary>The command-line form of the mode settings, for a child process: <c>acknowledged</c>, <c>committed</c> or <c>exactly-once:&lt;cursor topic&gt;</c>.</summary>
+    public string ModeArgument => CursorTopic is { } cursors ? "exactly-once:" + cursors : Mode == PublishMode.Committed ? "committed" : "acknowledged";
+
+    /// <summary>These settings with the mode of <see cref="ModeArgument"/>.</summary>
+    public RecordingAppSettings WithModeArgument(string argument) => argument switch
+    {
+        "acknowledged" => this with { Mode = PublishMode.Acknowledged },
+        "committed" => this with { Mode = PublishMode.Committed },
+        _ when argument.StartsWith("exactly-once:", StringComparison.Ordinal) =>
+            this with { Mode = PublishMode.Committed, CursorTopic = argument["exactly-once:".Length..], ReadCursorFromLog = true },
+        _ => throw new ArgumentException($"Unknown mode '{argument}'.", nameof(argument)),
+    };
 }
 
 /// <summary>
-/// One application instance as the fault tests run it: records in a SQLite file, publishes to Kafka, publish recovery
-/// on under a fixed instance name, its hosted services started as a host would. The same configuration runs in the
+/// One application instance as the fault tests run it: records in a SQLite file, publishes to Kafka (at least or
+/// exactly once), publish recovery on under a fixed instance name, its hosted services started as a host would. The same configuration runs in the
 /// child process that is killed and in the instance that restarts after it.
 /// </summary>
 internal sealed class RecordingApp : IAsyncDisposable
@@ -48,10 +79,20 @@ internal sealed class RecordingApp : IAsyncDisposable
     {
         var services = new ServiceCollection();
         services.AddLogging();
+        if (settings.ReadCursorFromLog)
+        {
+            // Registered before UseKafka, whose own registration then stands aside.
+            services.AddSingleton(sp => new KafkaEventPublisher(
+                sp.GetRequiredService<IOptions<KafkaPublisherOptions>>(),
+                sp.GetService<ILogger<KafkaEventPublisher>>(),
+                new CommittedLogCursorReader(settings.BootstrapServers)));
+        }
+
         services.AddSystemOfRecord(o =>
             {
                 o.BucketIncrement = BucketIncrement;
                 o.DefaultTopic = settings.Topic;
+                o.PublishMode = settings.Mode;
             })
             .UseSqlite("Data Source=" + settings.DatabaseFile)
             .UseKafka(k =>
@@ -61,10 +102,16 @@ internal sealed class RecordingApp : IAsyncDisposable
                 {
                     k.ProducerSettings["linger.ms"] = linger.ToString(CultureInfo.InvariantCulture);
                 }
+
+                if (settings.CursorTopic is { } cursors)
+                {
+                    k.ExactlyOnce = true;
+                    k.CursorTopic = cursors;
+                }
             })
             .WithPublishRecovery(o =>
             {
-                o.InstanceName = InstanceName;
+                o.InstanceName = settings.InstanceName;
                 o.PublishTimeout = settings.PublishTimeout;
                 o.RecoveryInterval = TimeSpan.FromMilliseconds(200);
                 o.RecoveryAttemptTimeout = TimeSpan.FromSeconds(5);
