@@ -31,12 +31,12 @@ internal static partial class KafkaLog
         }
     }
 
-    [LoggerMessage(EventId = 900, Message = "librdkafka {Client} {Facility}: {Text}")]
+    [LoggerMessage(EventId = 3900, Message = "librdkafka {Client} {Facility}: {Text}")]
     private static partial void Librdkafka(ILogger logger, LogLevel level, string client, string facility, string text);
 
-    [LoggerMessage(901, LogLevel.Warning, "Kafka reported {Code}: {Reason}. librdkafka retries on its own.")]
+    [LoggerMessage(3901, LogLevel.Warning, "Kafka reported {Code}: {Reason}. librdkafka retries on its own.")]
     private static partial void TransientError(ILogger logger, ErrorCode code, string reason);
 
-    [LoggerMessage(902, LogLevel.Critical, "Kafka reported a fatal error {Code}: {Reason}. The client can no longer be used; restart the application.")]
+    [LoggerMessage(3902, LogLevel.Critical, "Kafka reported a fatal error {Code}: {Reason}. The client can no longer be used; restart the application.")]
     private static partial void FatalError(ILogger logger, ErrorCode code, string reason);
 }

@@ -32,6 +32,27 @@ public sealed class KafkaSystemOfRecordBuilderExtensionsTests
         }
     }
 
+    [TestCase(PublishMode.Acknowledged, null, "0")]
+    [TestCase(PublishMode.Committed, null, null)]
+    [TestCase(PublishMode.Acknowledged, "7", "7")]
+    public void UseKafka_PublishMode_LingerIsZeroOnlyWhenEveryAppendWaitsAndTheUserDidNotSetIt(PublishMode mode, string? userLinger, string? expected)
+    {
+        var services = new ServiceCollection();
+        services.AddSystemOfRecord(o => o.PublishMode = mode).UseKafka(k =>
+        {
+            k.BootstrapServers = "localhost:9092";
+            if (userLinger is not null)
+            {
+                k.ProducerSettings["linger.ms"] = userLinger;
+            }
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var settings = provider.GetRequiredService<IOptions<KafkaPublisherOptions>>().Value.ProducerSettings;
+
+        Assert.That(settings.TryGetValue("linger.ms", out var linger) ? linger : null, Is.EqualTo(expected));
+    }
+
     [Test]
     public void UseKafka_InvalidOptions_StartupValidationNamesEverySetting()
     {

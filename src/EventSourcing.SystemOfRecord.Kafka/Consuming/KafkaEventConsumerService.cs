@@ -37,6 +37,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
     private long _handled;
     private long _skipped;
     private long _deadLettered;
+    private readonly KafkaInstruments _instruments;
     private long _lag;
     private int _assigned;
 
@@ -54,6 +55,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
         _logger = logger;
         _services = services;
         _timeProvider = (TimeProvider?)services.GetService(typeof(TimeProvider)) ?? TimeProvider.System;
+        _instruments = KafkaInstruments.For((System.Diagnostics.Metrics.IMeterFactory?)services.GetService(typeof(System.Diagnostics.Metrics.IMeterFactory)));
         _dispatcher = new KafkaEventDispatcher(registration, options, services, logger);
         _retry = BuildRetryPipeline(options);
     }
@@ -184,7 +186,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
         finally
         {
             _inFlight = null;
-            KafkaDiagnostics.HandleDuration.Record(
+            _instruments.HandleDuration.Record(
                 Stopwatch.GetElapsedTime(started).TotalSeconds, KafkaDiagnostics.Topic(_topic), new("outcome", OutcomeName(outcome)));
         }
 
@@ -192,7 +194,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
         {
             case Outcome.Handled:
                 Interlocked.Increment(ref _handled);
-                KafkaDiagnostics.EventsHandled.Add(1, KafkaDiagnostics.Topic(result.Topic));
+                _instruments.EventsHandled.Add(1, KafkaDiagnostics.Topic(result.Topic));
                 StoreOffset(consumer, result);
                 break;
             case Outcome.Skipped or Outcome.DeadLettered:
@@ -221,7 +223,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
                 inFlight.Token).ConfigureAwait(false);
             if (_dispatcher.SkippedUnknownType)
             {
-                KafkaDiagnostics.EventsSkipped.Add(1, KafkaDiagnostics.Topic(_topic), new("reason", "unknown_type"));
+                _instruments.EventsSkipped.Add(1, KafkaDiagnostics.Topic(_topic), new("reason", "unknown_type"));
                 return Outcome.Skipped;
             }
 
@@ -257,14 +259,14 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
 
         if (!unknownType)
         {
-            KafkaDiagnostics.HandlerFailures.Add(1, KafkaDiagnostics.Topic(result.Topic));
+            _instruments.HandlerFailures.Add(1, KafkaDiagnostics.Topic(result.Topic));
             Log.HandlerGaveUp(_logger, exception, recordedEvent.EventId, result.Topic, result.Partition.Value, result.Offset.Value, context.Attempt, policy);
         }
 
         switch (policy)
         {
             case HandlerFailurePolicy.Skip:
-                KafkaDiagnostics.EventsSkipped.Add(1, KafkaDiagnostics.Topic(_topic), new("reason", reason));
+                _instruments.EventsSkipped.Add(1, KafkaDiagnostics.Topic(_topic), new("reason", reason));
                 return Outcome.Skipped;
             case HandlerFailurePolicy.DeadLetter:
                 try
@@ -281,7 +283,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
                 }
 
                 Interlocked.Increment(ref _deadLettered);
-                KafkaDiagnostics.EventsDeadLettered.Add(1, KafkaDiagnostics.Topic(_topic), new("reason", reason));
+                _instruments.EventsDeadLettered.Add(1, KafkaDiagnostics.Topic(_topic), new("reason", reason));
                 Log.DeadLettered(_logger, recordedEvent.EventId, result.Topic, result.Partition.Value, result.Offset.Value, _options.DeadLetterTopic!, reason);
                 return Outcome.DeadLettered;
             default:
@@ -369,7 +371,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
                 if (_inFlight is { Context: { } context } inFlight)
                 {
                     var result = inFlight.Result;
-                    KafkaDiagnostics.HandlerFailures.Add(1, KafkaDiagnostics.Topic(result.Topic));
+                    _instruments.HandlerFailures.Add(1, KafkaDiagnostics.Topic(result.Topic));
                     Log.HandlerFailed(_logger, args.Outcome.Exception!, inFlight.Event.EventId, result.Topic, result.Partition.Value, result.Offset.Value, context.Attempt, args.RetryDelay);
                 }
 
@@ -433,7 +435,7 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
 
     private void OnPoisonRecord(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> result, string problem)
     {
-        KafkaDiagnostics.PoisonRecords.Add(1, KafkaDiagnostics.Topic(result.Topic));
+        _instruments.PoisonRecords.Add(1, KafkaDiagnostics.Topic(result.Topic));
         if (_options.PoisonRecordPolicy == PoisonRecordPolicy.Stop)
         {
             Log.PoisonStop(_logger, result.Topic, result.Partition.Value, result.Offset.Value, problem);
@@ -542,52 +544,52 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(200, LogLevel.Information, "Kafka consumer started on topic {Topic}, group {GroupId}, poison records: {Policy}.")]
+        [LoggerMessage(3200, LogLevel.Information, "Kafka consumer started on topic {Topic}, group {GroupId}, poison records: {Policy}.")]
         public static partial void Started(ILogger logger, string topic, string groupId, PoisonRecordPolicy policy);
 
-        [LoggerMessage(201, LogLevel.Information, "Kafka consumer on topic {Topic}, group {GroupId} stopped after handling {Handled} events and skipping {Skipped} poison records.")]
+        [LoggerMessage(3201, LogLevel.Information, "Kafka consumer on topic {Topic}, group {GroupId} stopped after handling {Handled} events and skipping {Skipped} poison records.")]
         public static partial void Stopped(ILogger logger, string topic, string groupId, long handled, long skipped);
 
-        [LoggerMessage(202, LogLevel.Information, "Group {GroupId} assigned {Partitions}.")]
+        [LoggerMessage(3202, LogLevel.Information, "Group {GroupId} assigned {Partitions}.")]
         public static partial void Assigned(ILogger logger, string groupId, string partitions);
 
-        [LoggerMessage(203, LogLevel.Information, "Group {GroupId} revoked {Partitions}; committing the offsets of handled events.")]
+        [LoggerMessage(3203, LogLevel.Information, "Group {GroupId} revoked {Partitions}; committing the offsets of handled events.")]
         public static partial void Revoked(ILogger logger, string groupId, string partitions);
 
-        [LoggerMessage(204, LogLevel.Warning, "Group {GroupId} lost {Partitions}; their unhandled records go to the next owner.")]
+        [LoggerMessage(3204, LogLevel.Warning, "Group {GroupId} lost {Partitions}; their unhandled records go to the next owner.")]
         public static partial void Lost(ILogger logger, string groupId, string partitions);
 
-        [LoggerMessage(205, LogLevel.Warning, "The handler failed on event {EventId} ({Topic} [{Partition}] @{Offset}), attempt {Attempt}; it gets the event again in {Delay}.")]
+        [LoggerMessage(3205, LogLevel.Warning, "The handler failed on event {EventId} ({Topic} [{Partition}] @{Offset}), attempt {Attempt}; it gets the event again in {Delay}.")]
         public static partial void HandlerFailed(ILogger logger, Exception exception, TimeUuid eventId, string topic, int partition, long offset, int attempt, TimeSpan delay);
 
-        [LoggerMessage(206, LogLevel.Error, "Skipped the poison record {Topic} [{Partition}] @{Offset}: {Reason}.")]
+        [LoggerMessage(3206, LogLevel.Error, "Skipped the poison record {Topic} [{Partition}] @{Offset}: {Reason}.")]
         public static partial void PoisonSkipped(ILogger logger, string topic, int partition, long offset, string reason);
 
-        [LoggerMessage(207, LogLevel.Critical, "Stopping at the poison record {Topic} [{Partition}] @{Offset}: {Reason}. Its offset is not committed.")]
+        [LoggerMessage(3207, LogLevel.Critical, "Stopping at the poison record {Topic} [{Partition}] @{Offset}: {Reason}. Its offset is not committed.")]
         public static partial void PoisonStop(ILogger logger, string topic, int partition, long offset, string reason);
 
-        [LoggerMessage(208, LogLevel.Warning, "Consuming failed with {Code}: {Reason}; retrying.")]
+        [LoggerMessage(3208, LogLevel.Warning, "Consuming failed with {Code}: {Reason}; retrying.")]
         public static partial void ConsumeFailed(ILogger logger, ErrorCode code, string reason);
 
-        [LoggerMessage(209, LogLevel.Warning, "Could not store the offset of {Topic} [{Partition}] @{Offset} ({Code}); the record will be delivered again.")]
+        [LoggerMessage(3209, LogLevel.Warning, "Could not store the offset of {Topic} [{Partition}] @{Offset} ({Code}); the record will be delivered again.")]
         public static partial void StoreFailed(ILogger logger, string topic, int partition, long offset, ErrorCode code);
 
-        [LoggerMessage(210, LogLevel.Warning, "Committing offsets failed with {Code}: {Reason}; the records since the last commit will be delivered again.")]
+        [LoggerMessage(3210, LogLevel.Warning, "Committing offsets failed with {Code}: {Reason}; the records since the last commit will be delivered again.")]
         public static partial void CommitFailed(ILogger logger, ErrorCode code, string reason);
 
-        [LoggerMessage(211, LogLevel.Warning, "Closing the consumer failed with {Code}: {Reason}.")]
+        [LoggerMessage(3211, LogLevel.Warning, "Closing the consumer failed with {Code}: {Reason}.")]
         public static partial void CloseFailed(ILogger logger, ErrorCode code, string reason);
 
-        [LoggerMessage(212, LogLevel.Error, "The handler failed on event {EventId} ({Topic} [{Partition}] @{Offset}) after {Attempts} attempts; failure policy: {Policy}.")]
+        [LoggerMessage(3212, LogLevel.Error, "The handler failed on event {EventId} ({Topic} [{Partition}] @{Offset}) after {Attempts} attempts; failure policy: {Policy}.")]
         public static partial void HandlerGaveUp(ILogger logger, Exception exception, TimeUuid eventId, string topic, int partition, long offset, int attempts, HandlerFailurePolicy policy);
 
-        [LoggerMessage(214, LogLevel.Critical, "Stopping at event {EventId} ({Topic} [{Partition}] @{Offset}): {Reason}. Its offset is not committed.")]
+        [LoggerMessage(3214, LogLevel.Critical, "Stopping at event {EventId} ({Topic} [{Partition}] @{Offset}): {Reason}. Its offset is not committed.")]
         public static partial void StoppingAt(ILogger logger, TimeUuid eventId, string topic, int partition, long offset, string reason);
 
-        [LoggerMessage(215, LogLevel.Warning, "Event {EventId} ({Topic} [{Partition}] @{Offset}) was sent to the dead-letter topic {DeadLetterTopic} ({Reason}).")]
+        [LoggerMessage(3215, LogLevel.Warning, "Event {EventId} ({Topic} [{Partition}] @{Offset}) was sent to the dead-letter topic {DeadLetterTopic} ({Reason}).")]
         public static partial void DeadLettered(ILogger logger, TimeUuid eventId, string topic, int partition, long offset, string deadLetterTopic, string reason);
 
-        [LoggerMessage(216, LogLevel.Warning, "Pruning the processed-event log failed; trying again in {Interval}.")]
+        [LoggerMessage(3216, LogLevel.Warning, "Pruning the processed-event log failed; trying again in {Interval}.")]
         public static partial void PruneFailed(ILogger logger, Exception exception, TimeSpan interval);
     }
 }

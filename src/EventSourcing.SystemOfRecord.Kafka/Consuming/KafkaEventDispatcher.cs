@@ -97,7 +97,7 @@ internal sealed partial class KafkaEventDispatcher
 
     private static partial class Log
     {
-        [LoggerMessage(213, LogLevel.Debug, "Event {EventId} of type {EventType} on topic {Topic} has no handler; skipped.")]
+        [LoggerMessage(3213, LogLevel.Debug, "Event {EventId} of type {EventType} on topic {Topic} has no handler; skipped.")]
         public static partial void UnknownTypeSkipped(ILogger logger, TimeUuid eventId, string eventType, string topic);
     }
 }

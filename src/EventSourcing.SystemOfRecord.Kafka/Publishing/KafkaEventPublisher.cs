@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -30,6 +31,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
     private readonly object _replaceGate = new();
     private readonly List<Task> _retiring = [];
     private readonly ILogger _logger;
+    private readonly KafkaInstruments _instruments;
     private readonly TransactionalProducer? _transactions;
     private volatile ProducerSlot? _slot;
     private readonly string _source;
@@ -41,15 +43,17 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
     /// <summary>Creates the publisher and its producer.</summary>
     /// <param name="options">The settings; validated here.</param>
     /// <param name="logger">The logger; none when null.</param>
+    /// <param name="meterFactory">Makes the <c>EventSourcing.SystemOfRecord</c> meter (dependency injection passes the container's); a process-wide meter when null.</param>
     /// <exception cref="OptionsValidationException">The options are invalid; the message names every bad setting.</exception>
-    public KafkaEventPublisher(IOptions<KafkaPublisherOptions> options, ILogger<KafkaEventPublisher>? logger = null)
-        : this(options, logger, cursorReader: null)
+    public KafkaEventPublisher(IOptions<KafkaPublisherOptions> options, ILogger<KafkaEventPublisher>? logger = null, IMeterFactory? meterFactory = null)
+        : this(options, logger, cursorReader: null, meterFactory)
     {
     }
 
     /// <summary>Creates the publisher; <paramref name="cursorReader"/> reads the exactly-once cursor topic (a <c>read_committed</c> consumer when null).</summary>
-    internal KafkaEventPublisher(IOptions<KafkaPublisherOptions> options, ILogger<KafkaEventPublisher>? logger, IPublishCursorReader? cursorReader)
+    internal KafkaEventPublisher(IOptions<KafkaPublisherOptions> options, ILogger<KafkaEventPublisher>? logger, IPublishCursorReader? cursorReader, IMeterFactory? meterFactory = null)
     {
+        _instruments = KafkaInstruments.For(meterFactory);
         ArgumentNullException.ThrowIfNull(options);
         var settings = options.Value ?? throw new ArgumentException("The options have no value.", nameof(options));
         var errors = settings.Validate();
@@ -71,7 +75,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
         };
         if (settings.ExactlyOnce)
         {
-            _transactions = new TransactionalProducer(settings, cursorReader ?? new CommittedCursorReader(settings, _logger), _logger);
+            _transactions = new TransactionalProducer(settings, cursorReader ?? new CommittedCursorReader(settings, _logger), _logger, _instruments);
             Log.StartedExactlyOnce(_logger, settings.BootstrapServers!, settings.CursorTopic);
         }
         else
@@ -172,7 +176,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
 
         var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
         var slot = CurrentSlot();
-        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback, state);
+        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback, state, _instruments);
         Produce(recordedEvent, message, delivery, slot);
     }
 
@@ -205,7 +209,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
 
         var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
         var slot = CurrentSlot();
-        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback: null, state: null);
+        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback: null, state: null, _instruments);
         Produce(recordedEvent, message, delivery, slot);
         return new ValueTask(cancellationToken.CanBeCanceled ? delivery.Task.WaitAsync(cancellationToken) : delivery.Task);
     }
@@ -396,7 +400,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
     /// One record's delivery report, told to the caller's callback or turned into a task; it also ends the record's
     /// Producer span, if any.
     /// </summary>
-    private sealed class Delivery(RecordedEvent recordedEvent, ProducerSlot slot, Activity? activity, IPublishCallback? callback, object? state)
+    private sealed class Delivery(RecordedEvent recordedEvent, ProducerSlot slot, Activity? activity, IPublishCallback? callback, object? state, KafkaInstruments instruments)
     {
         private readonly TaskCompletionSource? _completion = callback is null ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
 
@@ -415,7 +419,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
             }
             else
             {
-                KafkaDiagnostics.RecordsAcknowledged.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
+                instruments.RecordsAcknowledged.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
                 if (activity is not null)
                 {
                     KafkaTracing.Acknowledged(activity, report.Partition, report.Offset);
@@ -440,7 +444,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
 
         private void Fail(KafkaPublishException exception, ErrorCode code)
         {
-            KafkaDiagnostics.PublishFailures.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
+            instruments.PublishFailures.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
             if (activity is not null)
             {
                 KafkaTracing.Failed(activity, code.ToString(), exception, exception.Message);

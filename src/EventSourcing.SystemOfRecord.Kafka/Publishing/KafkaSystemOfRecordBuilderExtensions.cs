@@ -15,6 +15,9 @@ public static class KafkaSystemOfRecordBuilderExtensions
     /// Calling it again is harmless; <paramref name="configure"/> calls add up. With
     /// <see cref="KafkaPublisherOptions.ExactlyOnce"/> the publisher uses a transactional producer instead, and the
     /// system of record needs publish recovery (<c>WithPublishRecovery()</c>), which keeps the cursor in the store too.
+    /// In <see cref="PublishMode.Acknowledged"/> the producer does not linger (<c>linger.ms</c> 0 unless
+    /// <see cref="KafkaPublisherOptions.ProducerSettings"/> sets it): every append waits for its acknowledgement, so a
+    /// batch's wait would be every caller's; batches still form from what arrives while requests are in flight.
     /// </summary>
     /// <param name="builder">The builder <c>AddSystemOfRecord</c> returned.</param>
     /// <param name="configure">Sets <see cref="KafkaPublisherOptions.BootstrapServers"/> and any other setting.</param>
@@ -26,9 +29,23 @@ public static class KafkaSystemOfRecordBuilderExtensions
 
         builder.Services.AddOptions<KafkaPublisherOptions>().Configure(configure).ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaPublisherOptions>, KafkaPublisherOptionsValidator>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KafkaPublisherOptions>, NoLingerWhenAcknowledged>());
         builder.Services.TryAddSingleton(sp => new KafkaEventPublisher(
             sp.GetRequiredService<IOptions<KafkaPublisherOptions>>(),
-            sp.GetService<ILogger<KafkaEventPublisher>>()));
+            sp.GetService<ILogger<KafkaEventPublisher>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         return builder.UseEventPublisher(sp => sp.GetRequiredService<KafkaEventPublisher>());
+    }
+
+    /// <summary>Sets <c>linger.ms</c> to 0 in <see cref="PublishMode.Acknowledged"/> unless the user set it.</summary>
+    private sealed class NoLingerWhenAcknowledged(IOptions<SystemOfRecordOptions> systemOfRecord) : IPostConfigureOptions<KafkaPublisherOptions>
+    {
+        public void PostConfigure(string? name, KafkaPublisherOptions options)
+        {
+            if (systemOfRecord.Value.PublishMode == PublishMode.Acknowledged && !options.ProducerSettings.ContainsKey("linger.ms") && !options.ProducerSettings.ContainsKey("queue.buffering.max.ms"))
+            {
+                options.ProducerSettings["linger.ms"] = "0";
+            }
+        }
     }
 }

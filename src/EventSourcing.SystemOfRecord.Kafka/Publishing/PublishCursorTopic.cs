@@ -121,7 +121,7 @@ internal sealed partial class PublishCursorTopic(KafkaPublisherOptions settings,
 
     private static partial class Log
     {
-        [LoggerMessage(310, LogLevel.Information, "Created the publish cursor topic {Topic} (compacted, one partition).")]
+        [LoggerMessage(3310, LogLevel.Information, "Created the publish cursor topic {Topic} (compacted, one partition).")]
         public static partial void CursorTopicCreated(ILogger logger, string topic);
     }
 }

@@ -27,6 +27,7 @@ internal sealed partial class TransactionalProducer : IDisposable
     private readonly object _gate = new();
     private IProducer<byte[]?, byte[]>? _producer;
     private string? _instanceName;
+    private readonly KafkaInstruments _instruments;
     private bool _initialized;
     private int _cursorPartition;
     private Transaction? _unresolved;
@@ -34,8 +35,9 @@ internal sealed partial class TransactionalProducer : IDisposable
     private InstanceConflictException? _fenced;
     private bool _disposed;
 
-    public TransactionalProducer(KafkaPublisherOptions settings, IPublishCursorReader cursorReader, ILogger logger)
+    public TransactionalProducer(KafkaPublisherOptions settings, IPublishCursorReader cursorReader, ILogger logger, KafkaInstruments instruments)
     {
+        _instruments = instruments;
         _settings = settings;
         _logger = logger;
         _timeout = settings.PublishTimeout;
@@ -103,7 +105,7 @@ internal sealed partial class TransactionalProducer : IDisposable
             }
 
             _producer ??= StartProducer();
-            var transaction = new Transaction(Guid.NewGuid(), cursor, events.Count, _settings.Type);
+            var transaction = new Transaction(Guid.NewGuid(), cursor, events.Count, _settings.Type, _instruments);
             var cursorSend = new Send(transaction);
             var committing = false;
             try
@@ -396,7 +398,7 @@ internal sealed partial class TransactionalProducer : IDisposable
     }
 
     /// <summary>One transaction: its id (in the cursor record), its cursor, and its records' delivery reports.</summary>
-    private sealed class Transaction(Guid id, string cursor, int count, string defaultType)
+    private sealed class Transaction(Guid id, string cursor, int count, string defaultType, KafkaInstruments instruments)
     {
         private readonly EventSend?[] _sends = new EventSend?[count];
         private readonly object _reports = new();
@@ -477,7 +479,7 @@ internal sealed partial class TransactionalProducer : IDisposable
         {
             foreach (var send in _sends)
             {
-                KafkaDiagnostics.RecordsAcknowledged.Add(1, KafkaDiagnostics.Topic(send!.Event.Topic));
+                instruments.RecordsAcknowledged.Add(1, KafkaDiagnostics.Topic(send!.Event.Topic));
                 if (send.Activity is { } activity)
                 {
                     if (send.Report is { } report)
@@ -489,7 +491,7 @@ internal sealed partial class TransactionalProducer : IDisposable
                 }
             }
 
-            KafkaDiagnostics.Transactions.Add(1, new KeyValuePair<string, object?>("outcome", "committed"));
+            instruments.Transactions.Add(1, new KeyValuePair<string, object?>("outcome", "committed"));
         }
 
         /// <summary>Counts the records as failed and ends their spans with the reason.</summary>
@@ -502,7 +504,7 @@ internal sealed partial class TransactionalProducer : IDisposable
                     continue;
                 }
 
-                KafkaDiagnostics.PublishFailures.Add(1, KafkaDiagnostics.Topic(send.Event.Topic));
+                instruments.PublishFailures.Add(1, KafkaDiagnostics.Topic(send.Event.Topic));
                 if (send.Activity is { } activity)
                 {
                     KafkaTracing.Failed(activity, send.Error?.Code.ToString() ?? reason.GetType().FullName!, reason, reason.Message);
@@ -510,7 +512,7 @@ internal sealed partial class TransactionalProducer : IDisposable
                 }
             }
 
-            KafkaDiagnostics.Transactions.Add(1, new KeyValuePair<string, object?>("outcome", reason is InstanceConflictException ? "fenced" : "aborted"));
+            instruments.Transactions.Add(1, new KeyValuePair<string, object?>("outcome", reason is InstanceConflictException ? "fenced" : "aborted"));
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Reflection;
 using EventSourcing.SystemOfRecord.Benchmarks.Harness;
 using EventSourcing.SystemOfRecord.Kafka;
 using EventSourcing.SystemOfRecord.Kafka.Testing;
@@ -15,23 +14,11 @@ internal static class ExactlyOnce
     /// <summary>The compacted topic the publisher keeps its cursors in; created in the mock cluster, which cannot create topics on request.</summary>
     public const string CursorTopic = "bench-publish-cursors";
 
-    /// <summary>
-    /// SWITCH until exactly-once is on main: sets <c>KafkaPublisherOptions.ExactlyOnce = true</c> and
-    /// <c>CursorTopic = </c><see cref="CursorTopic"/> through reflection, so this project builds before and after that
-    /// branch lands; without the properties the rows are reported as not measured. Once it is on main, replace the body
-    /// with <c>options.ExactlyOnce = true; options.CursorTopic = CursorTopic;</c>.
-    /// </summary>
+    /// <summary>Turns exactly-once on, with the cursor topic the mock cluster holds.</summary>
     public static void Enable(KafkaPublisherOptions options)
     {
-        var exactlyOnce = typeof(KafkaPublisherOptions).GetProperty("ExactlyOnce", BindingFlags.Public | BindingFlags.Instance);
-        var cursorTopic = typeof(KafkaPublisherOptions).GetProperty("CursorTopic", BindingFlags.Public | BindingFlags.Instance);
-        if (exactlyOnce is null || cursorTopic is null)
-        {
-            throw new NotSupportedException("KafkaPublisherOptions.ExactlyOnce is not in this build (it comes with the exactly-once branch).");
-        }
-
-        exactlyOnce.SetValue(options, true);
-        cursorTopic.SetValue(options, CursorTopic);
+        options.ExactlyOnce = true;
+        options.CursorTopic = CursorTopic;
     }
 
     /// <summary>Creates the cursor topic (one partition, replication 3), once per cluster.</summary>

@@ -225,6 +225,11 @@ internal static class KafkaAppend
         IEventStore store = setup.Sqlite
             ? new SqliteEventStore(new SqliteStoreOptions { ConnectionString = "Data Source=" + scratch.File("events.db"), Synchronous = SqliteSynchronousMode.Full })
             : new InMemoryEventStore();
+        if (setup.Mode == PublishMode.Acknowledged)
+        {
+            options.ProducerSettings["linger.ms"] = "0"; // what UseKafka sets in this mode: every append waits for its acknowledgement
+        }
+
         var publisher = new KafkaEventPublisher(Options.Create(options));
         var system = new SystemOfRecord(
             store,
