@@ -56,7 +56,7 @@ public sealed class KafkaEventConsumerBuilderTests
         await using var host = await new TypedConsumerHost(_cluster, _topic, "typed-group", c => c
             .Handle<OrderPlaced>((e, context, _) => Record(e, context))
             .Handle<OrderShipped>((e, context, _) => Record(e, context))).StartAsync();
-        await Wait.UntilAsync(() => seen.Count >= 3, Deadline, "three typed events were handled");
+        await Eventually.UntilAsync(() => seen.Count >= 3, "three typed events were handled", Deadline);
 
         var events = seen.ToArray();
         Assert.Multiple(() =>
@@ -103,7 +103,7 @@ public sealed class KafkaEventConsumerBuilderTests
                     return ValueTask.CompletedTask;
                 }),
             services: s => s.AddScoped<Scoped>()).StartAsync();
-        await Wait.UntilAsync(() => others.Count >= 2, Deadline, "both other events were handled");
+        await Eventually.UntilAsync(() => others.Count >= 2, "both other events were handled", Deadline);
 
         Assert.Multiple(() =>
         {
@@ -136,7 +136,7 @@ public sealed class KafkaEventConsumerBuilderTests
                 o.UnknownEventTypePolicy = UnknownEventTypePolicy.DeadLetter;
                 o.DeadLetterTopic = deadLetters;
             }).StartAsync();
-        await Wait.UntilAsync(() => !handled.IsEmpty, Deadline, "the known event was handled");
+        await Eventually.UntilAsync(() => !handled.IsEmpty, "the known event was handled", Deadline);
 
         var dead = TopicReader.ReadAll(_cluster.BootstrapServers, deadLetters, 1).Single();
         Assert.Multiple(() =>
@@ -186,7 +186,7 @@ public sealed class KafkaEventConsumerBuilderTests
                 o.HandlerFailurePolicy = HandlerFailurePolicy.DeadLetter;
                 o.DeadLetterTopic = deadLetters;
             }).StartAsync();
-        await Wait.UntilAsync(() => handled.Contains(14), Deadline, "the event after the failing one was handled");
+        await Eventually.UntilAsync(() => handled.Contains(14), "the event after the failing one was handled", Deadline);
 
         var dead = TopicReader.ReadAll(_cluster.BootstrapServers, deadLetters, 1).Single();
         Assert.Multiple(() =>
@@ -223,7 +223,7 @@ public sealed class KafkaEventConsumerBuilderTests
                 o.MaxRetryAttempts = 5;
                 o.HandlerFailurePolicy = HandlerFailurePolicy.Skip;
             }).StartAsync();
-        await Wait.UntilAsync(() => host.Service.HandledCount >= 1, Deadline, "the readable event was handled");
+        await Eventually.UntilAsync(() => host.Service.HandledCount >= 1, "the readable event was handled", Deadline);
 
         Assert.That(Volatile.Read(ref calls), Is.EqualTo(1), "the unreadable event never reached the handler and was skipped at once");
     }
@@ -255,7 +255,7 @@ public sealed class KafkaEventConsumerBuilderTests
                 o.RetryDelay = TimeSpan.FromMilliseconds(10);
             }).StartAsync())
         {
-            await Wait.UntilAsync(() => stopping.Service.ExecuteTask!.IsCompleted, Deadline, "the consumer stopped");
+            await Eventually.UntilAsync(() => stopping.Service.ExecuteTask!.IsCompleted, "the consumer stopped", Deadline);
             var failure = stopping.Service.ExecuteTask!.Exception?.InnerException as KafkaHandlerFailedException;
             var health = await stopping.CheckHealthAsync();
             Assert.Multiple(() =>
@@ -278,7 +278,7 @@ public sealed class KafkaEventConsumerBuilderTests
             again.Enqueue(e.OrderId);
             return ValueTask.CompletedTask;
         })).StartAsync();
-        await Wait.UntilAsync(() => !again.IsEmpty, Deadline, "the next member handled the event");
+        await Eventually.UntilAsync(() => !again.IsEmpty, "the next member handled the event", Deadline);
         Assert.That(again, Is.EqualTo(new[] { 2 }), $"event {first.EventId} was committed, event {failing.EventId} was not");
     }
 
@@ -299,7 +299,7 @@ public sealed class KafkaEventConsumerBuilderTests
                 o.MaxRetryAttempts = 0;
                 o.HandlerFailurePolicy = HandlerFailurePolicy.Skip;
             }).StartAsync();
-        await Wait.UntilAsync(() => !handled.IsEmpty, Deadline, "the second event was handled");
+        await Eventually.UntilAsync(() => !handled.IsEmpty, "the second event was handled", Deadline);
 
         Assert.That(handled, Is.EqualTo(new[] { 2 }));
         Assert.That(host.Service.ExecuteTask!.IsCompleted, Is.False);
@@ -320,10 +320,10 @@ public sealed class KafkaEventConsumerBuilderTests
             _topic,
             "idempotent-group",
             c => c.Handle<OrderPlaced>((e, _, _) => Enqueue(applied, e.OrderId)).WithIdempotency(o => o.RetentionWindow = TimeSpan.FromDays(1))).StartAsync();
-        await Wait.UntilAsync(() => applied.Count >= 3, Deadline, "the three events were applied");
+        await Eventually.UntilAsync(() => applied.Count >= 3, "the three events were applied", Deadline);
 
         var republished = await _system.RepublishDateRangeAsync(start, DateTime.UtcNow.AddSeconds(1));
-        await Wait.UntilAsync(() => host.Service.HandledCount >= 6, Deadline, "the replayed events were delivered");
+        await Eventually.UntilAsync(() => host.Service.HandledCount >= 6, "the replayed events were delivered", Deadline);
 
         Assert.Multiple(() =>
         {
@@ -354,7 +354,7 @@ public sealed class KafkaEventConsumerBuilderTests
                 }
             }),
             o => o.ConsumerSettings["max.poll.interval.ms"] = "6000").StartAsync();
-        await Wait.UntilAsync(() => host.Service.HandledCount >= 2, Deadline, "both events were handled");
+        await Eventually.UntilAsync(() => host.Service.HandledCount >= 2, "both events were handled", Deadline);
 
         Assert.Multiple(() =>
         {
@@ -381,10 +381,10 @@ public sealed class KafkaEventConsumerBuilderTests
         var notStarted = await host.CheckHealthAsync();
         await host.StartAsync();
 
-        await Wait.UntilAsync(() => host.Service.Lag > 5, Deadline, "the consumer saw its lag");
+        await Eventually.UntilAsync(() => host.Service.Lag > 5, "the consumer saw its lag", Deadline);
         var lagging = await host.CheckHealthAsync();
         gate.SetResult();
-        await Wait.UntilAsync(() => host.Service.HandledCount == 20, Deadline, "every event was handled");
+        await Eventually.UntilAsync(() => host.Service.HandledCount == 20, "every event was handled", Deadline);
         var healthy = await host.CheckHealthAsync();
         await host.StopAsync();
         var stopped = await host.CheckHealthAsync();

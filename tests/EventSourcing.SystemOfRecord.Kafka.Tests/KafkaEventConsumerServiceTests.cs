@@ -43,22 +43,22 @@ public sealed class KafkaEventConsumerServiceTests
         // Slow handlers keep records unhandled while members come and go.
         ValueTask Slow(RecordedEvent e, int attempt) => new(Task.Delay(5));
         var a = await new ConsumerHost(o => KafkaTestSettings.Consumer(o, _cluster, topic, group), Slow).StartAsync();
-        await Wait.UntilAsync(() => a.Handled.Count >= 60, Deadline, "the first member handled 60 events");
+        await Eventually.UntilAsync(() => a.Handled.Count >= 60, "the first member handled 60 events", Deadline);
 
         await using var b = await new ConsumerHost(o => KafkaTestSettings.Consumer(o, _cluster, topic, group), Slow).StartAsync();
         published.AddRange(await PublishAsync(topic, 200, "second"));
-        await Wait.UntilAsync(() => b.Handled.Count >= 20, Deadline, "the member that joined handled events after the rebalance");
+        await Eventually.UntilAsync(() => b.Handled.Count >= 20, "the member that joined handled events after the rebalance", Deadline);
 
         // The first member stops mid-stream (its partitions move to b), more events arrive, then it comes back.
         await a.DisposeAsync();
         published.AddRange(await PublishAsync(topic, 100, "third"));
         await using var a2 = await new ConsumerHost(o => KafkaTestSettings.Consumer(o, _cluster, topic, group), Slow).StartAsync();
-        await Wait.UntilAsync(() => a2.Service.AssignedPartitionCount > 0, Deadline, "the restarted member was assigned partitions");
+        await Eventually.UntilAsync(() => a2.Service.AssignedPartitionCount > 0, "the restarted member was assigned partitions", Deadline);
         published.AddRange(await PublishAsync(topic, 100, "fourth"));
 
         var expected = published.Select(e => e.EventId).ToHashSet();
         HashSet<TimeUuid> Seen() => [.. a.Handled.Concat(b.Handled).Concat(a2.Handled).Select(e => e.EventId)];
-        await Wait.UntilAsync(() => Seen().IsSupersetOf(expected) && !a2.Handled.IsEmpty, Deadline, "every event was handled");
+        await Eventually.UntilAsync(() => Seen().IsSupersetOf(expected) && !a2.Handled.IsEmpty, "every event was handled", Deadline);
 
         Assert.That(Seen(), Is.EquivalentTo(expected));
         Assert.That(a.Handled.Count + b.Handled.Count + a2.Handled.Count, Is.GreaterThanOrEqualTo(700));
@@ -86,7 +86,7 @@ public sealed class KafkaEventConsumerServiceTests
 
         await using (var first = await new ConsumerHost(o => KafkaTestSettings.Consumer(o, _cluster, topic, group)).StartAsync())
         {
-            await Wait.UntilAsync(() => first.Handled.Count >= 3 && first.Service.SkippedCount >= 3, Deadline, "three events handled and three poison records skipped");
+            await Eventually.UntilAsync(() => first.Handled.Count >= 3 && first.Service.SkippedCount >= 3, "three events handled and three poison records skipped", Deadline);
             Assert.That(first.Handled.Select(e => e.Message), Is.EqualTo(good.Select(e => e.Message)));
             Assert.That(first.Service.SkippedCount, Is.EqualTo(3));
         }
@@ -94,7 +94,7 @@ public sealed class KafkaEventConsumerServiceTests
         // The skip was committed: a restarted member starts after the last record.
         var later = await PublishAsync(topic, 1, "good-d");
         await using var second = await new ConsumerHost(o => KafkaTestSettings.Consumer(o, _cluster, topic, group)).StartAsync();
-        await Wait.UntilAsync(() => !second.Handled.IsEmpty, Deadline, "the restarted member handled the new event");
+        await Eventually.UntilAsync(() => !second.Handled.IsEmpty, "the restarted member handled the new event", Deadline);
         Assert.That(second.Handled.Select(e => e.EventId), Is.EqualTo(later.Select(e => e.EventId)));
         Assert.That(second.Service.SkippedCount, Is.Zero);
     }
@@ -116,7 +116,7 @@ public sealed class KafkaEventConsumerServiceTests
             o.PoisonRecordPolicy = PoisonRecordPolicy.Stop;
         }).StartAsync())
         {
-            await Wait.UntilAsync(() => stopping.Service.ExecuteTask!.IsCompleted, Deadline, "the consumer stopped");
+            await Eventually.UntilAsync(() => stopping.Service.ExecuteTask!.IsCompleted, "the consumer stopped", Deadline);
             var failure = stopping.Service.ExecuteTask!.Exception?.InnerException as KafkaPoisonRecordException;
             Assert.That(failure, Is.Not.Null);
             Assert.That(failure!.Offset, Is.EqualTo(2));
@@ -126,7 +126,7 @@ public sealed class KafkaEventConsumerServiceTests
 
         // Its handled events were committed, the poison record was not: a member that skips starts right at it.
         await using var skipping = await new ConsumerHost(o => KafkaTestSettings.Consumer(o, _cluster, topic, group)).StartAsync();
-        await Wait.UntilAsync(() => skipping.Handled.Count >= 2, Deadline, "the events after the poison record were handled");
+        await Eventually.UntilAsync(() => skipping.Handled.Count >= 2, "the events after the poison record were handled", Deadline);
         Assert.That(skipping.Handled.Select(e => e.EventId), Is.EqualTo(after.Select(e => e.EventId)));
         Assert.That(skipping.Service.SkippedCount, Is.EqualTo(1));
     }
@@ -159,7 +159,7 @@ public sealed class KafkaEventConsumerServiceTests
         await using var host = await new ConsumerHost(
             o => KafkaTestSettings.Consumer(o, _cluster, topic, "group-" + topic),
             (e, attempt) => e.EventId == failing && attempt <= 2 ? throw new InvalidOperationException("downstream unavailable") : ValueTask.CompletedTask).StartAsync();
-        await Wait.UntilAsync(() => host.Handled.Count >= 10, Deadline, "all ten events were handled");
+        await Eventually.UntilAsync(() => host.Handled.Count >= 10, "all ten events were handled", Deadline);
 
         Assert.That(host.Handled.Select(e => e.EventId), Is.EqualTo(events.Select(e => e.EventId)), "order kept: nothing after the failing event ran before it succeeded");
         Assert.That(host.Attempts[failing], Is.EqualTo(3));
@@ -183,7 +183,7 @@ public sealed class KafkaEventConsumerServiceTests
         var service = provider.GetServices<IHostedService>().Single();
 
         await service.StartAsync(CancellationToken.None);
-        await Wait.UntilAsync(() => collector.Seen.Count >= 2, Deadline, "the handler saw both events");
+        await Eventually.UntilAsync(() => collector.Seen.Count >= 2, "the handler saw both events", Deadline);
         await service.StopAsync(CancellationToken.None);
 
         Assert.That(collector.Seen.Select(s => s.Event.EventId), Is.EqualTo(events.Select(e => e.EventId)));

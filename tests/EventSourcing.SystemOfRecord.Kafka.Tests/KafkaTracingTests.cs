@@ -120,7 +120,7 @@ public sealed class KafkaTracingTests
 
         Assert.ThrowsAsync<KafkaPublishException>(async () => await publisher.PublishAsync(Event(topic), CancellationToken.None));
 
-        await Wait.UntilAsync(() => _activities.Spans(ActivityKind.Producer, topic).Count == 1, Deadline, "the producer span ended");
+        await Eventually.UntilAsync(() => _activities.Spans(ActivityKind.Producer, topic).Count == 1, "the producer span ended", Deadline);
         var span = _activities.Spans(ActivityKind.Producer, topic).Single();
         Assert.Multiple(() =>
         {
@@ -210,7 +210,7 @@ public sealed class KafkaTracingTests
                 o.MaxRetryAttempts = 0;
                 o.HandlerFailurePolicy = HandlerFailurePolicy.Skip;
             }).StartAsync();
-        await Wait.UntilAsync(() => _activities.Spans(ActivityKind.Consumer, topic).Count >= 2, Deadline, "both consumer spans ended");
+        await Eventually.UntilAsync(() => _activities.Spans(ActivityKind.Consumer, topic).Count >= 2, "both consumer spans ended", Deadline);
 
         var send = _activities.Spans(ActivityKind.Producer, topic).First(a => (string?)a.GetTagItem("messaging.message.id") == placed.EventId.ToString());
         var processes = _activities.Spans(ActivityKind.Consumer, topic);

@@ -38,7 +38,7 @@ internal static class KafkaAppend
     public static async Task<Result> OursAsync(Settings settings, KafkaMockCluster cluster, AppendSetup setup)
     {
         using var scratch = new Scratch("kafka-append");
-        var topic = RawKafka.CreateTopic(cluster, "ours-" + setup.Mode.ToString().ToLowerInvariant() + (setup.Sqlite ? "-sqlite-" : "-memory-") + setup.Appenders);
+        var topic = RawKafka.CreateTopic(cluster, "ours-" + setup.Mode.ToString().ToLowerInvariant() + (setup.Sqlite ? "-sqlite-" : "-memory-") + setup.Appenders, partitions: setup.ExactlyOnce ? ExactlyOnce.Partitions : RawKafka.Partitions);
         await using var run = OpenSystem(scratch, cluster, setup, topic);
         var system = run.System;
         var messages = Enumerable.Range(0, settings.KafkaAppendEvents).Select(Workload.Message).ToArray();
@@ -63,7 +63,7 @@ internal static class KafkaAppend
         var expected = settings.WarmupEvents + settings.KafkaAppendEvents;
         if (setup.ExactlyOnce)
         {
-            var (records, distinct) = RawKafka.ReadCommitted(cluster, topic);
+            var (records, distinct) = RawKafka.ReadCommitted(cluster, topic, ExactlyOnce.Partitions);
             if (records != expected || distinct != expected)
             {
                 throw new InvalidOperationException($"Exactly-once: a read_committed consumer sees {records} records with {distinct} distinct ids; {expected} events were appended.");
@@ -265,7 +265,7 @@ internal static class KafkaAppend
     {
         var store = setup.Sqlite ? "SQLite (synchronous=FULL, group commit)" : "the in-memory store";
         return setup.Mode == PublishMode.Committed
-            ? $"{setup.Appenders} appenders each await AppendAsync (it returns once {store} committed) before the next; publish recovery on (the durable cursor), up to {SystemOfRecordOptions.DefaultMaxPublishesInFlight} publishes in flight{(setup.ExactlyOnce ? ", in Kafka transactions that carry the cursor" : "")}; the clock stops when the last event is acknowledged (WhenPublishedAsync of the newest); p50/p99 are AppendAsync's"
+            ? $"{setup.Appenders} appenders each await AppendAsync (it returns once {store} committed) before the next; publish recovery on (the durable cursor), up to {SystemOfRecordOptions.DefaultMaxPublishesInFlight} publishes in flight{(setup.ExactlyOnce ? $", in Kafka transactions that carry the cursor, to a topic of {ExactlyOnce.Partitions} partitions (the mock cluster keeps only about 5 MB per partition)" : "")}; the clock stops when the last event is acknowledged (WhenPublishedAsync of the newest); p50/p99 are AppendAsync's"
             : $"{setup.Appenders} appenders each await AppendAsync, which returns once {store} committed the event and Kafka acknowledged it; default options (no publish recovery); the clock stops when the last append returns";
     }
 

@@ -168,7 +168,7 @@ internal static class RawKafka
     }
 
     /// <summary>What a read_committed consumer sees on the topic: the records and their distinct ce_id values.</summary>
-    public static (long Records, long DistinctIds) ReadCommitted(KafkaMockCluster cluster, string topic)
+    public static (long Records, long DistinctIds) ReadCommitted(KafkaMockCluster cluster, string topic, int partitions)
     {
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
@@ -179,8 +179,8 @@ internal static class RawKafka
             EnablePartitionEof = true,
             IsolationLevel = IsolationLevel.ReadCommitted,
         }).SetLogHandler((_, _) => { }).Build();
-        consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
-        var open = Enumerable.Range(0, Partitions).ToHashSet();
+        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        var open = Enumerable.Range(0, partitions).ToHashSet();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         long records = 0;
         var deadline = DateTime.UtcNow.AddMinutes(2);

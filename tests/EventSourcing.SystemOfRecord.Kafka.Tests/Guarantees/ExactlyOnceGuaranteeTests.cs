@@ -32,7 +32,7 @@ public sealed class ExactlyOnceGuaranteeTests : GuaranteeFixture
             })));
             stored = await StoreContents.ReadAllAsync(app.Store);
             var last = stored.Max(e => e.EventId);
-            await Wait.UntilAsync(() => app.System.GetPublishStatus() is { Backlog: 0 } s && s.Cursor >= last, TimeSpan.FromSeconds(60), "the pipeline published every stored event");
+            await Eventually.UntilAsync(() => app.System.GetPublishStatus() is { Backlog: 0 } s && s.Cursor >= last, "the pipeline published every stored event", TimeSpan.FromSeconds(60));
             status = app.System.GetPublishStatus();
         }
 
@@ -82,7 +82,7 @@ public sealed class ExactlyOnceGuaranteeTests : GuaranteeFixture
         Cluster.PushRequestErrors(KafkaMockCluster.AddPartitionsToTxnApiKey, KafkaMockCluster.ProducerFenced);
         var late = await zombie.System.AppendAsync("{\"n\":2}", key: "k"); // stored: Committed mode returns before the publish
         var failure = Assert.CatchAsync(async () => await zombie.System.WhenPublishedAsync(late));
-        await Wait.UntilAsync(() => zombie.System.GetPublishStatus().State == PublishState.Fenced, TimeSpan.FromSeconds(10), "the zombie's pipeline is fenced");
+        await Eventually.UntilAsync(() => zombie.System.GetPublishStatus().State == PublishState.Fenced, "the zombie's pipeline is fenced", TimeSpan.FromSeconds(10));
         var refused = Assert.CatchAsync(async () => await zombie.System.AppendAsync("{\"n\":3}", key: "k"));
 
         var after = await successor.System.AppendAsync("{\"n\":4}", key: "k");

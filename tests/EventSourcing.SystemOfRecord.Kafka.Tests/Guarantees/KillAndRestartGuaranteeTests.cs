@@ -89,10 +89,10 @@ public sealed class KillAndRestartGuaranteeTests : GuaranteeFixture
         {
             var onTopic = StoreContents.RecordsOnTopic(Cluster, settings.Topic, Partitions);
             using var child = ChildProcess.Start(settings.DatabaseFile, settings.BootstrapServers, settings.Topic, Appenders, settings.ModeArgument, Pause);
-            await Wait.UntilAsync(
+            await Eventually.UntilAsync(
                 () => child.HasExited || (child.Appended >= AppendsPerProcess && StoreContents.RecordsOnTopic(Cluster, settings.Topic, Partitions) >= onTopic + PublishedPerProcess),
-                TimeSpan.FromSeconds(90),
-                $"child {run} appended {AppendsPerProcess} events and published {PublishedPerProcess}");
+                $"child {run} appended {AppendsPerProcess} events and published {PublishedPerProcess}",
+                TimeSpan.FromSeconds(90));
             Assert.That(child.HasExited, Is.False, () => $"child {run} ended on its own: " + child.Errors);
             child.Kill();
             Assert.That(child.ExitCode, Is.EqualTo(128 + 9), $"child {run} died of SIGKILL");
@@ -105,7 +105,7 @@ public sealed class KillAndRestartGuaranteeTests : GuaranteeFixture
         await using var restarted = await RecordingApp.StartAsync(settings);
         var stored = await StoreContents.ReadAllAsync(restarted.Store);
         var last = stored.Max(e => e.EventId);
-        await Wait.UntilAsync(() => restarted.System.GetPublishStatus() is { Backlog: 0 } s && s.Cursor >= last, TimeSpan.FromSeconds(60), "the restart published every stored event");
+        await Eventually.UntilAsync(() => restarted.System.GetPublishStatus() is { Backlog: 0 } s && s.Cursor >= last, "the restart published every stored event", TimeSpan.FromSeconds(60));
         Assert.That(stored, Has.Count.GreaterThanOrEqualTo(2 * AppendsPerProcess));
         return stored;
     }

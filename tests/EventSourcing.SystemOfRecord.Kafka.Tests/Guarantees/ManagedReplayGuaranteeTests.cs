@@ -63,9 +63,9 @@ public sealed class ManagedReplayGuaranteeTests : GuaranteeFixture
         var onTopicAfterCancel = StoreContents.RecordsOnTopic(Cluster, topic, Partitions);
 
         var resumed = await sor.RunReplayAsync("lost-downstream", first, to, options);
-        await Wait.UntilAsync(() => consumer.AppliedCount >= Events, TimeSpan.FromSeconds(60), $"the consumer applied all {Events} events");
+        await Eventually.UntilAsync(() => consumer.AppliedCount >= Events, $"the consumer applied all {Events} events", TimeSpan.FromSeconds(60));
         var records = TopicReader.ReadAll(Cluster.BootstrapServers, topic, Partitions);
-        await Wait.UntilAsync(() => consumer.Deliveries >= records.Count, TimeSpan.FromSeconds(60), $"the consumer read all {records.Count} records");
+        await Eventually.UntilAsync(() => consumer.Deliveries >= records.Count, $"the consumer read all {records.Count} records", TimeSpan.FromSeconds(60));
         TestContext.Progress.WriteLine($"cancelled at bucket {checkpoint!.NextBucket:O} of {first:O} to {to:O}: {deliveredBefore} delivered before the stop, {resumed.EventsDelivered} after the resume");
 
         Assert.Multiple(() =>

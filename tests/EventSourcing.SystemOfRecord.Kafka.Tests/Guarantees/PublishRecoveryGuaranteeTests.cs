@@ -26,7 +26,7 @@ public sealed class PublishRecoveryGuaranteeTests : GuaranteeFixture
         int exitCode;
         using (var child = ChildProcess.Start(database, Cluster.BootstrapServers, topic, appenders: 128))
         {
-            await Wait.UntilAsync(() => child.Appended >= 1500 || child.HasExited, TimeSpan.FromSeconds(90), "the child process published 1500 events");
+            await Eventually.UntilAsync(() => child.Appended >= 1500 || child.HasExited, "the child process published 1500 events", TimeSpan.FromSeconds(90));
             Assert.That(child.HasExited, Is.False, () => "the child process ended on its own: " + child.Errors);
             child.Kill();
             exitCode = child.ExitCode;
@@ -47,13 +47,13 @@ public sealed class PublishRecoveryGuaranteeTests : GuaranteeFixture
         // republishes everything from the watermark the killed process persisted.
         await using (var restarted = await RecordingApp.StartAsync(new RecordingAppSettings(database, Cluster.BootstrapServers, topic)))
         {
-            await Wait.UntilAsync(() => consumer.AppliedCount >= storedIds.Count, TimeSpan.FromSeconds(60), $"the consumer applied the {storedIds.Count} stored events");
+            await Eventually.UntilAsync(() => consumer.AppliedCount >= storedIds.Count, $"the consumer applied the {storedIds.Count} stored events", TimeSpan.FromSeconds(60));
             Assert.That(await StoreContents.ReadAllAsync(restarted.Store), Has.Count.EqualTo(stored.Count), "the restart recorded nothing");
         }
 
         // Nothing publishes any more: the consumer reads the topic to its end.
         var records = StoreContents.RecordsOnTopic(Cluster, topic, Partitions);
-        await Wait.UntilAsync(() => consumer.Deliveries >= records, TimeSpan.FromSeconds(60), $"the consumer read all {records} records");
+        await Eventually.UntilAsync(() => consumer.Deliveries >= records, $"the consumer read all {records} records", TimeSpan.FromSeconds(60));
         TestContext.Progress.WriteLine(
             $"killed after {stored.Count} recorded events, {onTopicBefore.Count} of them on the topic; after recovery {records} records, {consumer.Deliveries} deliveries, {consumer.Handler.DuplicateCount} duplicates skipped");
 
@@ -89,7 +89,7 @@ public sealed class PublishRecoveryGuaranteeTests : GuaranteeFixture
 
         // Producer connected, topic known, consumer assigned and reading.
         await app.System.AppendAsync("{\"warm-up\":true}");
-        await Wait.UntilAsync(() => consumer.AppliedCount == 1, TimeSpan.FromSeconds(30), "the consumer applied the warm-up event");
+        await Eventually.UntilAsync(() => consumer.AppliedCount == 1, "the consumer applied the warm-up event", TimeSpan.FromSeconds(30));
 
         Cluster.SetBrokerDown();
         var down = Stopwatch.StartNew();
@@ -125,16 +125,16 @@ public sealed class PublishRecoveryGuaranteeTests : GuaranteeFixture
         Cluster.SetBrokerUp();
         var downFor = down.Elapsed;
 
-        await Wait.UntilAsync(() => consumer.AppliedCount >= Events + 1, TimeSpan.FromSeconds(120), $"the consumer applied all {Events + 1} events");
+        await Eventually.UntilAsync(() => consumer.AppliedCount >= Events + 1, $"the consumer applied all {Events + 1} events", TimeSpan.FromSeconds(120));
         var recoveredAfter = down.Elapsed - downFor;
 
         // The records librdkafka still held may have arrived first; publish recovery republishes every deferred bucket too.
-        await Wait.UntilAsync(() => app.RecoveryIdle, TimeSpan.FromSeconds(120), "publish recovery republished every deferred bucket");
+        await Eventually.UntilAsync(() => app.RecoveryIdle, "publish recovery republished every deferred bucket", TimeSpan.FromSeconds(120));
         var stored = await StoreContents.ReadAllAsync(app.Store);
         await app.DisposeAsync(); // nothing publishes any more
 
         var records = StoreContents.RecordsOnTopic(Cluster, topic, Partitions);
-        await Wait.UntilAsync(() => consumer.Deliveries >= records, TimeSpan.FromSeconds(60), $"the consumer read all {records} records");
+        await Eventually.UntilAsync(() => consumer.Deliveries >= records, $"the consumer read all {records} records", TimeSpan.FromSeconds(60));
         var slowest = durations.Max();
         TestContext.Progress.WriteLine(
             $"brokers down {downFor.TotalSeconds:F1} s; {Events} appends took {appendsTook.TotalSeconds:F1} s, slowest {slowest.TotalMilliseconds:F0} ms; "

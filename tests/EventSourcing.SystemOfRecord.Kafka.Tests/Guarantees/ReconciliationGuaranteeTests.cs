@@ -43,7 +43,7 @@ public sealed class ReconciliationGuaranteeTests : GuaranteeFixture
         // A downstream that starts now reads what the broker still holds.
         await using var consumer = await IdempotentConsumer.StartAsync(Cluster, topic);
         var survivors = Events - deleted.Count;
-        await Wait.UntilAsync(() => consumer.Deliveries >= survivors, TimeSpan.FromSeconds(60), $"the consumer read the {survivors} surviving records");
+        await Eventually.UntilAsync(() => consumer.Deliveries >= survivors, $"the consumer read the {survivors} surviving records", TimeSpan.FromSeconds(60));
 
         var stored = await StoreContents.ReadAllAsync(app.Store);
         var from = sor.GetBucket(stored[0].Timestamp);
@@ -61,9 +61,9 @@ public sealed class ReconciliationGuaranteeTests : GuaranteeFixture
         });
 
         var republished = await sor.RepublishAsync(report);
-        await Wait.UntilAsync(() => consumer.AppliedCount >= Events, TimeSpan.FromSeconds(60), $"the consumer applied all {Events} events");
+        await Eventually.UntilAsync(() => consumer.AppliedCount >= Events, $"the consumer applied all {Events} events", TimeSpan.FromSeconds(60));
         var records = StoreContents.RecordsOnTopic(Cluster, topic, Partitions);
-        await Wait.UntilAsync(() => consumer.Deliveries >= records, TimeSpan.FromSeconds(60), $"the consumer read all {records} records");
+        await Eventually.UntilAsync(() => consumer.Deliveries >= records, $"the consumer read all {records} records", TimeSpan.FromSeconds(60));
         var after = await sor.ReconcileAsync(from, to, consumer.IdsInBucket(sor));
 
         Assert.Multiple(() =>
