@@ -12,8 +12,6 @@ internal static class KafkaDiagnostics
     public const string Name = SystemOfRecordDiagnostics.Name;
 
     /// <summary>Bucket boundaries for durations in seconds, from 1 ms to 1 minute (the OpenTelemetry HTTP duration buckets, extended). Declared first: the histograms below read it.</summary>
-    internal static readonly double[] SecondsBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
-
     public static readonly ActivitySource ActivitySource = new(Name);
 
     public static KeyValuePair<string, object?> Topic(string topic) => new("topic", topic);
@@ -32,7 +30,7 @@ internal sealed class KafkaInstruments
         PoisonRecords = meter.CreateCounter<long>("sor.kafka.consumer.poison_records", "{record}", "Records that are not events, skipped or stopped at.");
         EventsDeadLettered = meter.CreateCounter<long>("sor.kafka.consumer.dead_lettered", "{event}", "Events sent to the dead-letter topic (handler failed after its retries, or an unknown type).");
         EventsSkipped = meter.CreateCounter<long>("sor.kafka.consumer.skipped", "{event}", "Events committed past without a handler success; tag reason: handler_failed or unknown_type.");
-        HandleDuration = CreateSecondsHistogram(meter, "sor.kafka.consumer.handle.duration", "How long one event took from delivery to its outcome, retries included; tag outcome.");
+        HandleDuration = SystemOfRecordMetrics.CreateSecondsHistogram(meter, "sor.kafka.consumer.handle.duration", "How long one event took from delivery to its outcome, retries included; tag outcome.");
     }
 
     public Counter<long> RecordsAcknowledged { get; }
@@ -55,12 +53,4 @@ internal sealed class KafkaInstruments
 
     /// <summary>The instruments on the container's meter (<paramref name="meterFactory"/>), or on the process-wide one.</summary>
     public static KafkaInstruments For(IMeterFactory? meterFactory) => SystemOfRecordMetrics.For(meterFactory).Instruments(static m => new KafkaInstruments(m));
-
-    /// <summary>A duration histogram in seconds; from .NET 9 on it advises buckets that fit seconds rather than milliseconds.</summary>
-    private static Histogram<double> CreateSecondsHistogram(Meter meter, string name, string description) =>
-#if NET9_0_OR_GREATER
-        meter.CreateHistogram(name, "s", description, tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = KafkaDiagnostics.SecondsBuckets });
-#else
-        meter.CreateHistogram<double>(name, "s", description);
-#endif
 }

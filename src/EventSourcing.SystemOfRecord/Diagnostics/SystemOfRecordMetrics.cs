@@ -29,15 +29,18 @@ internal sealed class SystemOfRecordMetrics
     private static readonly KeyValuePair<string, object?> Transient = new("sor.publish.transient", true);
     private static readonly KeyValuePair<string, object?> Permanent = new("sor.publish.transient", false);
 
+    /// <summary>Bucket boundaries for duration histograms in seconds, 1 ms to 60 s (the SDK's default ones fit milliseconds).</summary>
+    private static readonly double[] SecondsBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
+
     private SystemOfRecordMetrics(Meter meter)
     {
         Meter = meter;
         _eventsAppended = meter.CreateCounter<long>("sor.events.appended", "{event}", "Events recorded in the store.");
-        _appendDuration = meter.CreateHistogram<double>("sor.append.duration", "s", "How long an append took: the store write, and the publish in PublishMode.Acknowledged.");
+        _appendDuration = CreateSecondsHistogram(meter, "sor.append.duration", "How long an append took: the store write, and the publish in PublishMode.Acknowledged.");
         _eventsPublished = meter.CreateCounter<long>("sor.publish.events", "{event}", "Events the publisher acknowledged (sor.publish.source: live or replay).");
         _publishFailures = meter.CreateCounter<long>("sor.publish.failures", "{attempt}", "Publish attempts that failed (sor.publish.transient: retried or refused for good).");
         _eventsParked = meter.CreateCounter<long>("sor.publish.parked", "{event}", "Events refused for good and parked, so the cursor moves on.");
-        _publishDuration = meter.CreateHistogram<double>("sor.publish.duration", "s", "From the store's commit to the publisher's acknowledgement, per appended event.");
+        _publishDuration = CreateSecondsHistogram(meter, "sor.publish.duration", "From the store's commit to the publisher's acknowledgement, per appended event.");
         BucketsReplayed = meter.CreateCounter<long>("sor.replay.buckets", "{bucket}", "Buckets handed to a replay strategy.");
         EventsReplayed = meter.CreateCounter<long>("sor.replay.events", "{event}", "Events delivered by managed replays.");
         EventsReloaded = meter.CreateCounter<long>("sor.reload.events", "{event}", "Events applied to projections by reloads.");
@@ -108,4 +111,12 @@ internal sealed class SystemOfRecordMetrics
     public void Unregister(PublishPipeline pipeline) => _pipelines.TryRemove(pipeline, out _);
 
     private static KeyValuePair<string, object?> InstanceTag(PublishPipeline pipeline) => new("sor.instance", pipeline.InstanceName);
+
+    /// <summary>A duration histogram in seconds; from .NET 9 on it advises buckets that fit seconds rather than milliseconds.</summary>
+    internal static Histogram<double> CreateSecondsHistogram(Meter meter, string name, string description) =>
+#if NET9_0_OR_GREATER
+        meter.CreateHistogram(name, "s", description, tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+#else
+        meter.CreateHistogram<double>(name, "s", description);
+#endif
 }

@@ -51,6 +51,28 @@ public class SystemOfRecordMetricsTests
         });
     }
 
+    [Test]
+    public void DurationHistograms_AdviseBucketsInSeconds()
+    {
+        using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meter = SystemOfRecordMetrics.For(provider.GetRequiredService<IMeterFactory>()).Meter;
+        var histograms = new List<Histogram<double>>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (ReferenceEquals(instrument.Meter, meter) && instrument is Histogram<double> histogram)
+                {
+                    histograms.Add(histogram);
+                }
+            },
+        };
+        listener.Start();
+
+        Assert.That(histograms.Select(h => h.Name), Is.EquivalentTo(new[] { "sor.append.duration", "sor.publish.duration" }));
+        Assert.That(histograms.Select(h => h.Advice?.HistogramBucketBoundaries?.FirstOrDefault()), Is.All.EqualTo(0.001), "1 ms to 60 s, not the SDK's millisecond buckets");
+    }
+
     private static ServiceProvider Container()
     {
         var services = new ServiceCollection();
