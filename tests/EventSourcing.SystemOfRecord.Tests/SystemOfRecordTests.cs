@@ -356,6 +356,67 @@ public class SystemOfRecordTests
     }
 
     [Test]
+    public async Task RepublishDateRangeAsync_OneEventRefusedForGood_ThrowsTheRefusalOnceEveryEventWasTried()
+    {
+        using var seeded = Create();
+        for (var i = 0; i < 10; i++)
+        {
+            await seeded.AppendAsync($"m{i}");
+        }
+
+        var tried = new List<string>();
+        var publisher = new Mock<IEventPublisher>();
+        publisher.Setup(p => p.PublishAsync(It.IsAny<RecordedEvent>(), It.IsAny<CancellationToken>()))
+            .Returns((RecordedEvent e, CancellationToken _) =>
+            {
+                lock (tried)
+                {
+                    tried.Add(e.Message);
+                }
+
+                return e.Message == "m3" ? ValueTask.FromException(new ArgumentException("refused for good")) : ValueTask.CompletedTask;
+            });
+        using var sor = Create(publisher: publisher.Object);
+
+        var ex = Assert.ThrowsAsync<ArgumentException>(async () => await sor.RepublishDateRangeAsync(Start, Start.AddMinutes(1)));
+
+        Assert.That(ex!.Message, Does.Contain("refused for good"));
+        lock (tried)
+        {
+            Assert.That(tried, Is.EqualTo(Enumerable.Range(0, 10).Select(i => $"m{i}")), "every event sent once, in order, before the call returns");
+        }
+    }
+
+    [Test]
+    public async Task RepublishDateRangeAsync_CancelledWhileSendsAreOutstanding_ThrowsCancellation()
+    {
+        using var seeded = Create();
+        for (var i = 0; i < 10; i++)
+        {
+            await seeded.AppendAsync($"m{i}");
+        }
+
+        var acknowledgement = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sent = 0;
+        var publisher = new Mock<IEventPublisher>();
+        publisher.Setup(p => p.PublishAsync(It.IsAny<RecordedEvent>(), It.IsAny<CancellationToken>()))
+            .Returns(() =>
+            {
+                Interlocked.Increment(ref sent);
+                return new ValueTask(acknowledgement.Task);
+            });
+        using var sor = Create(publisher: publisher.Object);
+        using var cancellation = new CancellationTokenSource();
+
+        var republish = sor.RepublishDateRangeAsync(Start, Start.AddMinutes(1), cancellation.Token);
+        await Eventually.UntilAsync(() => Volatile.Read(ref sent) == 10, "every send handed to the publisher");
+        await cancellation.CancelAsync();
+
+        Assert.That(async () => await republish, Throws.InstanceOf<OperationCanceledException>());
+        acknowledgement.SetResult();
+    }
+
+    [Test]
     public async Task Constructor_StoreCreatedWithOtherIncrement_AppendFailsWithMismatch()
     {
         await _store.EnsureCreatedAsync(TimeSpan.FromSeconds(30));

@@ -101,6 +101,9 @@ internal sealed class SystemOfRecordMetrics
         }
     }
 
+    /// <summary><paramref name="count"/> replayed events published at once (their publish durations are not recorded).</summary>
+    public void Published(bool live, int count) => _eventsPublished.Add(count, live ? Live : Replay);
+
     public void PublishFailed(bool transient) => _publishFailures.Add(1, transient ? Transient : Permanent);
 
     public void Parked() => _eventsParked.Add(1);

@@ -78,8 +78,7 @@ internal sealed partial class PublishPipeline
             {
                 foreach (var send in _batch.OfType<ExternalSend>())
                 {
-                    send.Completion.TrySetException(ex);
-                    Observe(send.Completion.Task);
+                    send.Fail(ex);
                 }
 
                 Fence(ex);
@@ -163,7 +162,7 @@ internal sealed partial class PublishPipeline
         {
             if (send.CancellationToken.IsCancellationRequested)
             {
-                send.Completion.TrySetCanceled(send.CancellationToken);
+                send.Cancel();
                 room++;
                 continue;
             }
@@ -176,6 +175,7 @@ internal sealed partial class PublishPipeline
     private void PublishBatch()
     {
         var previous = Activity.Current;
+        var publishedAtOnce = 0;
         foreach (var item in _batch)
         {
             var (recordedEvent, activity) = item is ExternalSend send ? (send.Event, send.Activity) : (((PublishSlot)item).Event!, null);
@@ -189,7 +189,13 @@ internal sealed partial class PublishPipeline
                 }
 
                 var pending = _publisher.PublishAsync(recordedEvent, CancellationToken.None);
-                if (pending.IsCompletedSuccessfully)
+                if (pending.IsCompletedSuccessfully && item is ExternalSend published)
+                {
+                    // Nothing to retry or advance: counted below, under one lock for the whole batch.
+                    publishedAtOnce++;
+                    published.Succeed();
+                }
+                else if (pending.IsCompletedSuccessfully)
                 {
                     OnPublished(item, null);
                 }
@@ -215,6 +221,18 @@ internal sealed partial class PublishPipeline
             {
                 Activity.Current = previous;
             }
+        }
+
+        if (publishedAtOnce > 0)
+        {
+            lock (_gate)
+            {
+                _inFlight -= publishedAtOnce;
+                CheckDrainedLocked();
+                WakeDispatcherLocked();
+            }
+
+            _metrics.Published(live: false, publishedAtOnce);
         }
     }
 
@@ -275,7 +293,7 @@ internal sealed partial class PublishPipeline
 
         if (error is InstanceConflictException conflict)
         {
-            send?.Completion.TrySetException(conflict);
+            send?.Fail(conflict);
             Fence(conflict);
             return;
         }
@@ -284,7 +302,7 @@ internal sealed partial class PublishPipeline
         {
             _metrics.Published(slot is not null, slot is null ? null : _clock.GetElapsedTime(committedAt));
             slot?.FirstOutcome?.TrySetResult();
-            send?.Completion.TrySetResult();
+            send?.Succeed();
             return;
         }
 
@@ -307,14 +325,12 @@ internal sealed partial class PublishPipeline
         {
             if (send!.CancellationToken.IsCancellationRequested)
             {
-                send.Completion.TrySetCanceled(send.CancellationToken);
+                send.Cancel();
             }
             else
             {
-                send.Completion.TrySetException(error);
+                send.Fail(error);
             }
-
-            Observe(send.Completion.Task);
         }
     }
 
@@ -454,7 +470,7 @@ internal sealed partial class PublishPipeline
             else
             {
                 _metrics.Published(live: false, null);
-                ((ExternalSend)item).Completion.TrySetResult();
+                ((ExternalSend)item).Succeed();
             }
         }
     }
@@ -464,7 +480,7 @@ internal sealed partial class PublishPipeline
         _metrics.PublishFailed(transient: false);
         if (item is ExternalSend send)
         {
-            send.Completion.TrySetException(error);
+            send.Fail(error);
             return;
         }
 

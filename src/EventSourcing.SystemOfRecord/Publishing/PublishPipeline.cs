@@ -31,7 +31,7 @@ internal sealed record PublishPipelineSettings
 /// The one caller of <see cref="IEventPublisher"/> in the core. Appends register their event's id here before the store
 /// write (<see cref="Issue"/>) and report the write's outcome; a single dispatcher sends committed events in id order
 /// with many in flight, and the ledger's cursor moves over the contiguous prefix the publisher acknowledged. Replays,
-/// republishes and repairs send through <see cref="SendAsync"/> and share the same in-flight budget, retries and metrics.
+/// republishes and repairs send through <see cref="SendAsync(IReadOnlyList{RecordedEvent}, CancellationToken)"/> and share the same in-flight budget, retries and metrics.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -465,14 +465,40 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
     }
 
     /// <summary>
-    /// Publishes an event from outside the ledger (a replay, a republish, a repair): shares the in-flight budget, tries a
-    /// transient failure again with backoff (at most <see cref="MaxExternalAttempts"/> attempts in all), and throws on a
-    /// permanent one, on the last failure, or when <paramref name="cancellationToken"/> stops the wait.
+    /// Publishes a run of events from outside the ledger (a replay, a republish, a repair), in order: shares the
+    /// in-flight budget, tries a transient failure again with backoff (at most <see cref="MaxExternalAttempts"/> attempts
+    /// per event), and completes once every event of the run is published or finished failing; then it throws the first
+    /// failure (a permanent one, or the last attempt's), or stops waiting when <paramref name="cancellationToken"/> fires.
+    /// One run costs one lock and one completion, however many events it holds.
     /// The caller's <see cref="Activity.Current"/> is current while the publisher runs, so its span is the publish's parent.
     /// </summary>
+    public Task SendAsync(IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var run = new ExternalRun(events.Count, Activity.Current, cancellationToken);
+        lock (_gate)
+        {
+            ThrowIfNotAccepting();
+            for (var i = 0; i < events.Count; i++)
+            {
+                _external.Enqueue(new ExternalSend(events[i], run));
+            }
+
+            WakeDispatcherLocked();
+        }
+
+        return WhenDone(run);
+    }
+
+    /// <summary>Publishes one event from outside the ledger: a run of one (see <see cref="SendAsync(IReadOnlyList{RecordedEvent}, CancellationToken)"/>).</summary>
     public Task SendAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken)
     {
-        var send = new ExternalSend(recordedEvent, Activity.Current, cancellationToken);
+        var run = new ExternalRun(1, Activity.Current, cancellationToken);
+        var send = new ExternalSend(recordedEvent, run);
         lock (_gate)
         {
             ThrowIfNotAccepting();
@@ -480,8 +506,14 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
             WakeDispatcherLocked();
         }
 
+        return WhenDone(run);
+    }
+
+    private static Task WhenDone(ExternalRun run)
+    {
+        var cancellationToken = run.CancellationToken;
         // A send cancelled once handed to the publisher may still be published.
-        return cancellationToken.CanBeCanceled ? send.Completion.Task.WaitAsync(cancellationToken) : send.Completion.Task;
+        return cancellationToken.CanBeCanceled ? run.Completion.Task.WaitAsync(cancellationToken) : run.Completion.Task;
     }
 
     /// <summary>A snapshot for the health check, the gauges and operators.</summary>
@@ -740,8 +772,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
 
         foreach (var send in external)
         {
-            send.Completion.TrySetException(exception);
-            Observe(send.Completion.Task);
+            send.Fail(exception);
         }
     }
 
@@ -790,10 +821,42 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>An event published from outside the ledger: a replay's, a republish's, a repair's.</summary>
-    private sealed class ExternalSend(RecordedEvent recordedEvent, Activity? activity, CancellationToken cancellationToken)
+    /// <summary>An event published from outside the ledger: one of a replay's, a republish's, a repair's runs.</summary>
+    private sealed class ExternalSend(RecordedEvent recordedEvent, ExternalRun run)
     {
+        private int _finished;
+
         public RecordedEvent Event { get; } = recordedEvent;
+
+        public ExternalRun Run { get; } = run;
+
+        public Activity? Activity => Run.Activity;
+
+        public CancellationToken CancellationToken => Run.CancellationToken;
+
+        public int Attempts { get; set; }
+
+        public void Succeed() => Finish(null);
+
+        public void Fail(Exception error) => Finish(error);
+
+        public void Cancel() => Finish(new OperationCanceledException(CancellationToken));
+
+        // Once per event, whoever tells first (the publisher's report, a fence, a disposal).
+        private void Finish(Exception? error)
+        {
+            if (Interlocked.Exchange(ref _finished, 1) == 0)
+            {
+                Run.Finished(error);
+            }
+        }
+    }
+
+    /// <summary>The events one <see cref="SendAsync(IReadOnlyList{RecordedEvent}, CancellationToken)"/> call handed over, and its completion: done once every one of them is.</summary>
+    private sealed class ExternalRun(int count, Activity? activity, CancellationToken cancellationToken)
+    {
+        private int _remaining = count;
+        private Exception? _failure;
 
         public Activity? Activity { get; } = activity;
 
@@ -801,6 +864,31 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
 
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public int Attempts { get; set; }
+        public void Finished(Exception? error)
+        {
+            if (error is not null)
+            {
+                Interlocked.CompareExchange(ref _failure, error, null);
+            }
+
+            if (Interlocked.Decrement(ref _remaining) != 0)
+            {
+                return;
+            }
+
+            switch (Volatile.Read(ref _failure))
+            {
+                case null:
+                    Completion.TrySetResult();
+                    break;
+                case OperationCanceledException when CancellationToken.IsCancellationRequested:
+                    Completion.TrySetCanceled(CancellationToken);
+                    break;
+                case { } failure:
+                    Completion.TrySetException(failure);
+                    Observe(Completion.Task); // its caller may have stopped waiting
+                    break;
+            }
+        }
     }
 }

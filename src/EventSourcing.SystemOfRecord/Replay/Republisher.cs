@@ -10,27 +10,88 @@ internal static class Republisher
     /// <summary>Sends outstanding at once: enough to fill the pipeline's budget, few enough to keep memory flat.</summary>
     public const int Window = 4096;
 
+    /// <summary>
+    /// The most events handed to the pipeline in one run. Events the stream already holds (a store reads rows in
+    /// chunks) go over together, one lock and one completion per run instead of per event; a stream that has to wait
+    /// for its next event first sends what it holds, so nothing waits on the stream.
+    /// </summary>
+    public const int MaxRun = 256;
+
     /// <returns>How many events were published.</returns>
     public static async Task<long> RepublishAsync(PublishPipeline pipeline, IAsyncEnumerable<RecordedEvent> events, CancellationToken cancellationToken)
     {
-        var outstanding = new Queue<Task>(Window);
+        var outstanding = new Queue<(Task Sent, int Count)>(Window / MaxRun + 1);
+        var outstandingEvents = 0;
+        var run = new List<RecordedEvent>(MaxRun);
         long count = 0;
+
+        async ValueTask SendRunAsync()
+        {
+            while (outstandingEvents + run.Count > Window)
+            {
+                var (sent, sentCount) = outstanding.Dequeue();
+                outstandingEvents -= sentCount;
+                await sent.ConfigureAwait(false);
+            }
+
+            // The pipeline takes the events in before SendAsync returns: the list is free again.
+            outstanding.Enqueue((pipeline.SendAsync(run, cancellationToken), run.Count));
+            outstandingEvents += run.Count;
+            count += run.Count;
+            run.Clear();
+        }
+
         try
         {
-            await foreach (var recorded in events.WithCancellation(cancellationToken).ConfigureAwait(false))
+            var enumerator = events.GetAsyncEnumerator(cancellationToken);
+            await using (enumerator.ConfigureAwait(false))
             {
-                if (outstanding.Count == Window)
+                while (true)
                 {
-                    await outstanding.Dequeue().ConfigureAwait(false);
-                }
+                    var next = enumerator.MoveNextAsync();
+                    if (!next.IsCompleted && run.Count > 0)
+                    {
+                        try
+                        {
+                            await SendRunAsync().ConfigureAwait(false);
+                        }
+                        catch (Exception)
+                        {
+                            // Let the read in progress finish first: the enumerator cannot be disposed during a MoveNextAsync.
+                            try
+                            {
+                                await next.ConfigureAwait(false);
+                            }
+                            catch (Exception)
+                            {
+                                // The send's failure is the one to report.
+                            }
 
-                outstanding.Enqueue(pipeline.SendAsync(recorded, cancellationToken));
-                count++;
+                            throw;
+                        }
+                    }
+
+                    if (!await next.ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    run.Add(enumerator.Current);
+                    if (run.Count == MaxRun)
+                    {
+                        await SendRunAsync().ConfigureAwait(false);
+                    }
+                }
+            }
+
+            if (run.Count > 0)
+            {
+                await SendRunAsync().ConfigureAwait(false);
             }
 
             while (outstanding.Count > 0)
             {
-                await outstanding.Dequeue().ConfigureAwait(false);
+                await outstanding.Dequeue().Sent.ConfigureAwait(false);
             }
         }
         finally
@@ -40,7 +101,7 @@ internal static class Republisher
             {
                 try
                 {
-                    await outstanding.Dequeue().ConfigureAwait(false);
+                    await outstanding.Dequeue().Sent.ConfigureAwait(false);
                 }
                 catch (Exception)
                 {
