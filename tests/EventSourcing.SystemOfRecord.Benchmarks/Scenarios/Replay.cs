@@ -14,6 +14,7 @@ internal sealed class Replay : IDisposable
     public const string ToKafka = "Replay SQLite to Kafka";
 
     private readonly Scratch _scratch = new("replay");
+    private bool _topicCreated;
 
     private Replay(int events) => Events = events;
 
@@ -163,7 +164,12 @@ internal sealed class Replay : IDisposable
     /// <summary>SystemOfRecord.RepublishDateRangeAsync over the day to KafkaEventPublisher.</summary>
     public async Task<Result> OursToKafkaAsync(KafkaMockCluster cluster, int events)
     {
-        RawKafka.CreateTopic(cluster, Workload.Topic, exact: true);
+        if (!_topicCreated)
+        {
+            RawKafka.CreateTopic(cluster, Workload.Topic, exact: true); // once: every round publishes to the topic the stored events name
+            _topicCreated = true;
+        }
+
         await using var store = OpenStore();
         await using var publisher = new KafkaEventPublisher(Options.Create(new KafkaPublisherOptions { BootstrapServers = cluster.BootstrapServers }));
         await using var system = new SystemOfRecord(store, publisher, Options.Create(new SystemOfRecordOptions { BucketIncrement = Workload.Increment }));
