@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using EventSourcing.SystemOfRecord.Kafka;
 using EventSourcing.SystemOfRecord.Kafka.Testing;
-using EventSourcing.SystemOfRecord.Kafka.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
@@ -97,9 +96,9 @@ public sealed class SystemOfRecordInstrumentationTests
             await System.AppendAsync(new OrderPlaced(42, 9.5m), key: "order-42");
         }
 
-        await Wait.UntilAsync(() => !_handled.IsEmpty, Deadline, "the handler got the order");
+        await Eventually.UntilAsync(() => !_handled.IsEmpty, "the handler got the order", Deadline);
         var consumer = _provider.GetServices<IHostedService>().OfType<BackgroundService>().Single();
-        await Wait.UntilAsync(() => Spans(ActivityKind.Consumer).Count == 1, Deadline, "the consumer span ended");
+        await Eventually.UntilAsync(() => Spans(ActivityKind.Consumer).Count == 1, "the consumer span ended", Deadline);
         _tracing.ForceFlush();
 
         var trace = Exported().Where(s => s.TraceId == checkout.TraceId).ToList();
@@ -139,11 +138,11 @@ public sealed class SystemOfRecordInstrumentationTests
             await System.AppendAsync(new OrderPlaced(7, 1m), key: "order-7");
         }
 
-        await Wait.UntilAsync(() => _handled.Count == 1, Deadline, "the handler got the order");
+        await Eventually.UntilAsync(() => _handled.Count == 1, "the handler got the order", Deadline);
 
         var republished = await System.RepublishDateRangeAsync(from, DateTime.UtcNow.AddSeconds(1));
-        await Wait.UntilAsync(() => _handled.Count == 2, Deadline, "the handler got the replayed order");
-        await Wait.UntilAsync(() => Spans(ActivityKind.Consumer).Count == 2, Deadline, "both consumer spans ended");
+        await Eventually.UntilAsync(() => _handled.Count == 2, "the handler got the replayed order", Deadline);
+        await Eventually.UntilAsync(() => Spans(ActivityKind.Consumer).Count == 2, "both consumer spans ended", Deadline);
         _tracing.ForceFlush();
 
         var replay = Exported().Single(s => s.OperationName == "sor.republish");
