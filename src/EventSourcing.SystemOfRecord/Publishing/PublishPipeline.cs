@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.SystemOfRecord;
@@ -312,7 +313,15 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
             }
             else
             {
-                written.Wait(cancellationToken); // signalled inline: a blocked caller needs no pool thread to wake
+                try
+                {
+                    written.Wait(cancellationToken); // signalled inline: a blocked caller needs no pool thread to wake
+                }
+                catch (AggregateException ex) when (ex.InnerException is { } inner)
+                {
+                    // The blocking Append throws what the asynchronous one does (InstanceConflictException, ObjectDisposedException).
+                    ExceptionDispatchInfo.Throw(inner);
+                }
             }
         }
     }

@@ -148,8 +148,9 @@ public class PublishPipelineFaultTests
         Assert.That(finished, Is.SameAs(republish), "RepublishDateRangeAsync (no token) should end, with an error, once the system of record is disposed");
     }
 
-    [Test]
-    public async Task Fenced_WhileAnAppendWaitsForTheReservation_TheAppendFails()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Fenced_WhileAnAppendWaitsForTheReservation_TheAppendFails(bool blocking)
     {
         var inner = new InMemoryEventStore();
         var store = new ScriptedStore(inner);
@@ -162,7 +163,9 @@ public class PublishPipelineFaultTests
 
         clock.Advance(TimeSpan.FromMinutes(5)); // ids are now past the reservation; the renewal is due
         await Eventually.UntilAsync(() => store.Holding, "the housekeeper's write is under way");
-        var append = sor.AppendAsync("needs a reservation").AsTask();
+        var append = blocking
+            ? Task.Factory.StartNew(() => sor.Append("needs a reservation"), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            : sor.AppendAsync("needs a reservation").AsTask();
         await Eventually.UntilAsync(() => sor.GetPublishStatus().Backlog >= 1, "the append issued its id and waits for the reservation");
         store.OpenHold();
         await Eventually.UntilAsync(() => sor.GetPublishStatus().State == PublishState.Fenced, "fenced");
