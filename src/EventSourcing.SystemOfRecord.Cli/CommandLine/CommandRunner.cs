@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using EventSourcing.SystemOfRecord.Cassandra;
 using EventSourcing.SystemOfRecord.Cli.Logging;
 using EventSourcing.SystemOfRecord.Kafka;
+using EventSourcing.SystemOfRecord.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -82,6 +83,7 @@ internal static class CommandRunner
     {
         CliException cli => (cli.ExitCode, cli.Message),
         OptionsValidationException options => (ExitCodes.Usage, options.Message),
+        SqliteStoreException store => (ExitCodes.StoreUnavailable, store.Message), // names the file and SQLite's error
         SqliteException sqlite => (ExitCodes.StoreUnavailable, "SQLite: " + sqlite.Message),
         CassandraException cassandra => (ExitCodes.StoreUnavailable, "Cassandra: " + cassandra.Message),
         BucketIncrementMismatchException mismatch => (ExitCodes.StoreUnavailable, mismatch.Message),

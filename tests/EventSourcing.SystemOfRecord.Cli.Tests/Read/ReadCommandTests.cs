@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EventSourcing.SystemOfRecord.Cli.Read;
 using EventSourcing.SystemOfRecord.Cli.Tests.Support;
+using Microsoft.Data.Sqlite;
 
 namespace EventSourcing.SystemOfRecord.Cli.Tests.Read;
 
@@ -70,6 +71,24 @@ public sealed class ReadCommandTests
 
         Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Success), run.ToString());
         Assert.That(Lines(run.Output), Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Read_StoreFailsMidRead_ExitsStoreUnavailableNamingTheFile()
+    {
+        await _store.AddManyAsync(Origin, 3, TimeSpan.FromSeconds(1));
+        await using (var connection = new SqliteConnection($"Data Source={_store.Path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE events SET headers = 'not json';"; // a row the store cannot read
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var run = await Sor.RunAsync(["read", "--sqlite", _store.Path, "--bucket", Time.Arg(Origin)]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.StoreUnavailable), run.ToString());
+        Assert.That(run.Error, Does.Contain(_store.Path).And.Not.Contain("Unexpected"));
     }
 
     [TestCase("--bucket", "now", "--from", "now-1h", "--to", "now")]
