@@ -24,8 +24,15 @@ internal sealed partial class CqlCluster
         var timer = Task.Delay(delay, _settings.TimeProvider, executions.Token);
         if (await Task.WhenAny(first, timer).ConfigureAwait(false) == first || !plan.HasNext)
         {
-            await executions.CancelAsync().ConfigureAwait(false);
-            return await first.ConfigureAwait(false);
+            // No node left to speculate on: the first execution runs to its end (cancelling it would fail the read).
+            try
+            {
+                return await first.ConfigureAwait(false);
+            }
+            finally
+            {
+                await executions.CancelAsync().ConfigureAwait(false);
+            }
         }
 
         _settings.Instruments.SpeculativeExecutions.Add(1);

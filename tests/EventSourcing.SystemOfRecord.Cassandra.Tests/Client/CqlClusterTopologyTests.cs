@@ -389,4 +389,23 @@ public sealed class CqlClusterTopologyTests
 
         Assert.That(Inserts() - before, Is.EqualTo(6), "one execution per write");
     }
+
+    [Test]
+    public async Task SpeculativeExecution_NoOtherNode_TheSlowReadStillAnswers()
+    {
+        await using var nodes = await CqlTestCluster.StartAsync(1);
+        await using var cluster = Client(nodes.ContactPoints, s => s with { SpeculativeExecutionDelay = TimeSpan.FromMilliseconds(20) });
+        await CreateSchemaAsync(cluster);
+        await WriteAsync(cluster, 1, "alone");
+
+        // Slower than the delay, with no node left to speculate on: the read waits for its node instead of being cancelled.
+        nodes.Nodes[0].ResponseDelay = TimeSpan.FromMilliseconds(200);
+        var rows = new List<int>();
+        await foreach (var row in cluster.QueryAsync(Statement(Select, "alone-0")))
+        {
+            rows.Add(row.Get<int>("n"));
+        }
+
+        Assert.That(rows, Is.EqualTo(new[] { 0 }));
+    }
 }
