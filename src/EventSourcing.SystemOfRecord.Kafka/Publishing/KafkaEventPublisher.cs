@@ -279,6 +279,11 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
             slot.FailedIf(ex.Error);
             delivery.Abandon(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex), ex.Error.Code.ToString());
         }
+        catch (ObjectDisposedException ex)
+        {
+            // The producer was retired (it failed) or disposed since it was chosen: the pipeline tries again.
+            delivery.Abandon(ex, typeof(ObjectDisposedException).FullName!);
+        }
     }
 
     // The producer's queue (queue.buffering.max.messages) is full: back off briefly until it drains.
@@ -305,6 +310,13 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
             {
                 slot.FailedIf(ex.Error);
                 delivery.Abandon(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex), ex.Error.Code.ToString());
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Nobody awaits this task: any other failure (the slot's producer retired and disposed meanwhile, say)
+                // must still reach the caller, or its publish would never end.
+                delivery.Abandon(ex, ex.GetType().FullName!);
                 return;
             }
         }
