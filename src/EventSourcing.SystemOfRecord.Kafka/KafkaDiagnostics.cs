@@ -11,7 +11,7 @@ internal static class KafkaDiagnostics
 {
     public const string Name = SystemOfRecordDiagnostics.Name;
 
-    /// <summary>Bucket boundaries for durations in seconds, from 1 ms to 1 minute (the OpenTelemetry HTTP duration buckets, extended). Declared first: the histograms below read it.</summary>
+    /// <summary>The source of the producer and consumer spans.</summary>
     public static readonly ActivitySource ActivitySource = new(Name);
 
     public static KeyValuePair<string, object?> Topic(string topic) => new("topic", topic);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using EventSourcing.SystemOfRecord.Kafka.Testing;
 using EventSourcing.SystemOfRecord.Kafka.Tests.Support;
 using Microsoft.Extensions.Options;
@@ -90,7 +91,7 @@ public sealed class KafkaTracingTests
     }
 
     [Test]
-    public void PublishAsync_RecordRefusedByTheProducer_SpanEndsWithErrorStatus()
+    public void PublishAsync_RecordRefusedByTheProducer_SpanEndsWithErrorStatusAndTheFailureIsCounted()
     {
         var topic = KafkaTestSettings.NewTopic("too-large");
         _cluster.CreateTopic(topic, partitions: 1, replicationFactor: 1);
@@ -98,12 +99,30 @@ public sealed class KafkaTracingTests
         options.ProducerSettings["message.max.bytes"] = "1000";
         using var publisher = new KafkaEventPublisher(Options.Create(options));
         var e = new RecordedEvent(DateTime.UnixEpoch, TimeUuid.Create(), topic, "k", new string('x', 5000));
+        long failures = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "EventSourcing.SystemOfRecord" && instrument.Name == "sor.kafka.publish.failures")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            if (tags.ToArray().Contains(KeyValuePair.Create<string, object?>("topic", topic)))
+            {
+                Interlocked.Add(ref failures, value);
+            }
+        });
+        listener.Start();
 
         Assert.ThrowsAsync<KafkaPublishException>(async () => await publisher.PublishAsync(e, CancellationToken.None));
 
         var span = _activities.Spans(ActivityKind.Producer, topic).Single();
         Assert.Multiple(() =>
         {
+            Assert.That(Interlocked.Read(ref failures), Is.EqualTo(1), "a record the producer refused at once counts as a publish failure");
             Assert.That(span.Status, Is.EqualTo(ActivityStatusCode.Error));
             Assert.That(span.GetTagItem("error.type"), Is.EqualTo(nameof(Confluent.Kafka.ErrorCode.MsgSizeTooLarge)));
             Assert.That(span.Events.Select(x => x.Name), Does.Contain("exception"));

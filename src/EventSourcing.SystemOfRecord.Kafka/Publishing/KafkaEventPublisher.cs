@@ -277,12 +277,12 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
         catch (KafkaException ex)
         {
             slot.FailedIf(ex.Error);
-            delivery.Abandon(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex), ex.Error.Code.ToString());
+            delivery.Fail(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex), ex.Error.Code.ToString());
         }
         catch (ObjectDisposedException ex)
         {
             // The producer was retired (it failed) or disposed since it was chosen: the pipeline tries again.
-            delivery.Abandon(ex, typeof(ObjectDisposedException).FullName!);
+            delivery.Fail(ex, typeof(ObjectDisposedException).FullName!);
         }
     }
 
@@ -294,7 +294,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
             await Task.Delay(QueueFullRetryDelay).ConfigureAwait(false);
             if (Volatile.Read(ref _disposed) != 0)
             {
-                delivery.Abandon(new ObjectDisposedException(nameof(KafkaEventPublisher)), typeof(ObjectDisposedException).FullName!);
+                delivery.Fail(new ObjectDisposedException(nameof(KafkaEventPublisher)), typeof(ObjectDisposedException).FullName!);
                 return;
             }
 
@@ -309,14 +309,14 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
             catch (KafkaException ex)
             {
                 slot.FailedIf(ex.Error);
-                delivery.Abandon(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex), ex.Error.Code.ToString());
+                delivery.Fail(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, ex.Error, ex), ex.Error.Code.ToString());
                 return;
             }
             catch (Exception ex)
             {
                 // Nobody awaits this task: any other failure (the slot's producer retired and disposed meanwhile, say)
                 // must still reach the caller, or its publish would never end.
-                delivery.Abandon(ex, ex.GetType().FullName!);
+                delivery.Fail(ex, ex.GetType().FullName!);
                 return;
             }
         }
@@ -423,11 +423,11 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
             if (report.Error.IsError)
             {
                 slot.FailedIf(report.Error);
-                Fail(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, report.Error), report.Error.Code);
+                Fail(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, report.Error), report.Error.Code.ToString());
             }
             else if (report.Status != PersistenceStatus.Persisted)
             {
-                Fail(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, new Error(ErrorCode.Unknown, $"delivery status {report.Status}")), ErrorCode.Unknown);
+                Fail(new KafkaPublishException(recordedEvent.EventId, recordedEvent.Topic, new Error(ErrorCode.Unknown, $"delivery status {report.Status}")), nameof(ErrorCode.Unknown));
             }
             else
             {
@@ -442,24 +442,16 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
             }
         }
 
-        /// <summary>The record never reached the producer (or never will): ends its span and reports the failure.</summary>
-        public void Abandon(Exception exception, string errorType)
-        {
-            if (activity is not null)
-            {
-                KafkaTracing.Failed(activity, errorType, exception, exception.Message);
-                KafkaTracing.Stop(activity);
-            }
-
-            Complete(exception);
-        }
-
-        private void Fail(KafkaPublishException exception, ErrorCode code)
+        /// <summary>
+        /// The record failed, in its delivery report or before it reached the producer (or never will): counts it,
+        /// ends its span and reports the failure.
+        /// </summary>
+        public void Fail(Exception exception, string errorType)
         {
             instruments.PublishFailures.Add(1, KafkaDiagnostics.Topic(recordedEvent.Topic));
             if (activity is not null)
             {
-                KafkaTracing.Failed(activity, code.ToString(), exception, exception.Message);
+                KafkaTracing.Failed(activity, errorType, exception, exception.Message);
                 KafkaTracing.Stop(activity);
             }
 
