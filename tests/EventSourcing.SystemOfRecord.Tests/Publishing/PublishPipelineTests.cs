@@ -289,10 +289,12 @@ public class PublishPipelineTests
     [Test]
     public async Task Start_SecondLiveProcessWithTheSameInstanceName_IsRefusedClearly()
     {
-        var live = Open(PublishMode.Committed, recovery: true, instance: "orders-1");
+        // The twin is refused when it sees the holder renew (every quarter lease) before a whole lease passed. At 400 ms,
+        // a renewal stalled on a loaded machine and the twin took over; 5 s leaves room and still ends in about 1.5 s.
+        var live = Open(PublishMode.Committed, recovery: true, instance: "orders-1", configure: o => o.LeaseDuration = TimeSpan.FromSeconds(5));
         await live.AppendAsync("m");
 
-        var twin = Open(PublishMode.Committed, recovery: true, instance: "orders-1");
+        var twin = Open(PublishMode.Committed, recovery: true, instance: "orders-1", configure: o => o.LeaseDuration = TimeSpan.FromSeconds(5));
 
         Assert.That(
             async () => await twin.AppendAsync("m"),
