@@ -261,4 +261,52 @@ public sealed class KafkaEventPublisherTests
         Assert.That(TopicReader.ReadAll(_cluster.BootstrapServers, topic, 1), Has.Count.EqualTo(50));
         Assert.ThrowsAsync<ObjectDisposedException>(async () => await publisher.PublishAsync(new RecordedEvent(DateTime.UnixEpoch, TimeUuid.Create(), topic, null, "late"), CancellationToken.None));
     }
+
+    [Test]
+    public async Task DisposeAsync_RecordsStillUndeliveredWhenTheFlushEnds_EveryPublishIsAnsweredWithAFailure()
+    {
+        var topic = KafkaTestSettings.NewTopic("unflushed");
+        _cluster.CreateTopic(topic, partitions: 1);
+        var publisher = new KafkaEventPublisher(Microsoft.Extensions.Options.Options.Create(KafkaTestSettings.Publisher(_cluster, TimeSpan.FromSeconds(1))));
+        var callback = new CountingCallback();
+        _cluster.SetBrokerDown();
+        var pending = Enumerable.Range(0, 20)
+            .Select(i => publisher.PublishAsync(new RecordedEvent(DateTime.UnixEpoch, TimeUuid.Create(), topic, "k", $"m{i}"), CancellationToken.None).AsTask())
+            .ToList();
+        for (var i = 0; i < 20; i++)
+        {
+            publisher.Publish(new RecordedEvent(DateTime.UnixEpoch, TimeUuid.Create(), topic, "k", $"c{i}"), callback, state: null);
+        }
+
+        // The flush waits one publish timeout, which is also when the records expire: librdkafka notices that on its
+        // own timer, so some may still be queued when the producer is released.
+        await publisher.DisposeAsync();
+
+        await Eventually.UntilAsync(() => pending.All(t => t.IsCompleted) && callback.Answers == 20, "every publish was answered");
+        Assert.Multiple(() =>
+        {
+            Assert.That(pending.All(t => t.IsFaulted), Is.True, "no broker acknowledged any of them");
+            Assert.That(callback.Failures, Is.EqualTo(20));
+        });
+    }
+
+    private sealed class CountingCallback : IPublishCallback
+    {
+        private int _answers;
+        private int _failures;
+
+        public int Answers => Volatile.Read(ref _answers);
+
+        public int Failures => Volatile.Read(ref _failures);
+
+        public void OnPublished(object? state, Exception? error)
+        {
+            if (error is not null)
+            {
+                Interlocked.Increment(ref _failures);
+            }
+
+            Interlocked.Increment(ref _answers);
+        }
+    }
 }

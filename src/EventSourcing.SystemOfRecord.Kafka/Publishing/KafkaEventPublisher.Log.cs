@@ -11,7 +11,7 @@ public sealed partial class KafkaEventPublisher
         [LoggerMessage(3100, LogLevel.Information, "Kafka publisher {Client} started for {BootstrapServers} (acks=all, idempotent).")]
         public static partial void Started(ILogger logger, string bootstrapServers, string client);
 
-        [LoggerMessage(3101, LogLevel.Warning, "Kafka publisher closed with {Count} records unacknowledged; a replay of their buckets delivers them.")]
+        [LoggerMessage(3101, LogLevel.Warning, "Kafka publisher closed with {Count} records unacknowledged after the publish timeout; their publishes fail as the producer times them out, and a replay of their buckets delivers them.")]
         public static partial void FlushIncomplete(ILogger logger, int count);
 
         [LoggerMessage(3102, LogLevel.Warning, "Kafka producer {Old} hit a fatal error; publishing goes on through the new producer {New}. Records the old one still held fail; a replay delivers them.")]

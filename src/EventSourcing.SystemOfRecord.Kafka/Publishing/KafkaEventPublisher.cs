@@ -23,6 +23,10 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
 {
     private static readonly TimeSpan QueueFullRetryDelay = TimeSpan.FromMilliseconds(5);
 
+    // How long a released producer may keep serving delivery reports past the publish timeout: librdkafka fails a record
+    // in flight only once its request times out (request.timeout.ms, 30 s by default).
+    private static readonly TimeSpan DrainLimit = TimeSpan.FromMinutes(1);
+
     // Room kept under message.max.bytes for what the publisher adds to the event's own key, value and headers: the
     // CloudEvents attributes, trace context and record framing.
     private const int RecordOverheadBytes = 2048;
@@ -39,6 +43,9 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
     private readonly string? _contentType;
     private readonly TimeSpan _flushTimeout;
     private int _disposed;
+
+    // Calls handing a record to the producer right now: Dispose waits for them, so none reaches a producer it released.
+    private int _producing;
 
     /// <summary>Creates the publisher and its producer.</summary>
     /// <param name="options">The settings; validated here.</param>
@@ -162,22 +169,29 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
     {
         ArgumentNullException.ThrowIfNull(recordedEvent);
         ArgumentNullException.ThrowIfNull(callback);
-        if (Volatile.Read(ref _disposed) != 0)
+        if (_transactions is not null)
+        {
+            callback.OnPublished(state, Volatile.Read(ref _disposed) != 0 ? new ObjectDisposedException(nameof(KafkaEventPublisher)) : OutsideTransaction());
+            return;
+        }
+
+        if (!TryEnterProduce())
         {
             callback.OnPublished(state, new ObjectDisposedException(nameof(KafkaEventPublisher)));
             return;
         }
 
-        if (_transactions is not null)
+        try
         {
-            callback.OnPublished(state, OutsideTransaction());
-            return;
+            var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
+            var slot = CurrentSlot();
+            var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback, state, _instruments);
+            Produce(recordedEvent, message, delivery, slot);
         }
-
-        var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
-        var slot = CurrentSlot();
-        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback, state, _instruments);
-        Produce(recordedEvent, message, delivery, slot);
+        finally
+        {
+            Interlocked.Decrement(ref _producing);
+        }
     }
 
     /// <summary>
@@ -207,10 +221,20 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
-        var slot = CurrentSlot();
-        var delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback: null, state: null, _instruments);
-        Produce(recordedEvent, message, delivery, slot);
+        ObjectDisposedException.ThrowIf(!TryEnterProduce(), this);
+        Delivery delivery;
+        try
+        {
+            var message = CloudEventsKafkaBinding.ToMessage(recordedEvent, _source, _type, _contentType);
+            var slot = CurrentSlot();
+            delivery = new Delivery(recordedEvent, slot, KafkaTracing.StartSend(recordedEvent, recordedEvent.Type ?? _type, message.Headers), callback: null, state: null, _instruments);
+            Produce(recordedEvent, message, delivery, slot);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _producing);
+        }
+
         return new ValueTask(cancellationToken.CanBeCanceled ? delivery.Task.WaitAsync(cancellationToken) : delivery.Task);
     }
 
@@ -223,7 +247,11 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
         return _slot?.Producer.Flush(timeout) ?? 0;
     }
 
-    /// <summary>Flushes what is in flight (at most the publish timeout), then releases the producer.</summary>
+    /// <summary>
+    /// Flushes what is in flight (at most the publish timeout), then releases the producer. Records still unacknowledged
+    /// then keep the producer open in the background until librdkafka answers them (it fails each once its publish
+    /// timeout passed, or its in-flight request timed out), so every publish is answered.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -231,16 +259,26 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
             return;
         }
 
+        // A call that saw the publisher open is handing its record over: let it finish, so the flush covers the record.
+        var wait = new SpinWait();
+        while (Volatile.Read(ref _producing) != 0)
+        {
+            wait.SpinOnce();
+        }
+
         _transactions?.Dispose();
         if (_slot?.Producer is { } producer)
         {
             var left = producer.Flush(_flushTimeout);
-            if (left > 0)
+            if (left == 0)
+            {
+                producer.Dispose();
+            }
+            else
             {
                 Log.FlushIncomplete(_logger, left);
+                _ = Task.Run(() => DrainAndDispose(producer));
             }
-
-            producer.Dispose();
         }
 
         Task[] retiring;
@@ -261,6 +299,40 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
         }
 
         return new ValueTask(Task.Run(Dispose));
+    }
+
+    /// <summary>Counts a call about to hand a record to the producer; false (and not counted) once the publisher is disposed.</summary>
+    private bool TryEnterProduce()
+    {
+        Interlocked.Increment(ref _producing);
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _producing);
+        return false;
+    }
+
+    /// <summary>
+    /// Serves <paramref name="producer"/>'s delivery reports until it holds no record (at most the publish timeout plus
+    /// <see cref="DrainLimit"/>), then disposes it. Confluent.Kafka serves no delivery report once a producer is disposed
+    /// (and offers no purge), so a record still in it would leave its publish unanswered for ever.
+    /// </summary>
+    private void DrainAndDispose(IProducer<byte[]?, byte[]> producer)
+    {
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var limit = _flushTimeout + DrainLimit;
+            while (producer.Flush(TimeSpan.FromMilliseconds(500)) > 0 && Stopwatch.GetElapsedTime(started) < limit)
+            {
+            }
+        }
+        finally
+        {
+            producer.Dispose();
+        }
     }
 
     /// <summary>Hands the record to the producer; every failure, now or later, ends up in <paramref name="delivery"/>.</summary>
@@ -292,7 +364,7 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
         while (true)
         {
             await Task.Delay(QueueFullRetryDelay).ConfigureAwait(false);
-            if (Volatile.Read(ref _disposed) != 0)
+            if (!TryEnterProduce())
             {
                 delivery.Fail(new ObjectDisposedException(nameof(KafkaEventPublisher)), typeof(ObjectDisposedException).FullName!);
                 return;
@@ -318,6 +390,10 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
                 // must still reach the caller, or its publish would never end.
                 delivery.Fail(ex, ex.GetType().FullName!);
                 return;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _producing);
             }
         }
     }
@@ -376,15 +452,11 @@ public sealed partial class KafkaEventPublisher : ICallbackEventPublisher, ITran
         try
         {
             // A producer in fatal state fails what it still holds at once; the callers see those failures.
-            producer.Flush(_flushTimeout);
+            DrainAndDispose(producer);
         }
         catch (KafkaException ex)
         {
             Log.RetireFailed(_logger, ex.Error.Code);
-        }
-        finally
-        {
-            producer.Dispose();
         }
     }
 
