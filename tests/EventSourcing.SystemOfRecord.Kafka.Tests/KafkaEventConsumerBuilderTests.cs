@@ -56,7 +56,8 @@ public sealed class KafkaEventConsumerBuilderTests
         await using var host = await new TypedConsumerHost(_cluster, _topic, "typed-group", c => c
             .Handle<OrderPlaced>((e, context, _) => Record(e, context))
             .Handle<OrderShipped>((e, context, _) => Record(e, context))).StartAsync();
-        await Eventually.UntilAsync(() => seen.Count >= 3, "three typed events were handled", Deadline);
+        // The service counts an event once its handler returned, on its own thread: wait for the count too.
+        await Eventually.UntilAsync(() => seen.Count >= 3 && host.Service.HandledCount >= 3, "three typed events were handled and counted", Deadline);
 
         var events = seen.ToArray();
         Assert.Multiple(() =>
