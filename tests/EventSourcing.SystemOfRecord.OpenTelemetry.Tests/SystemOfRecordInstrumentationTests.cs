@@ -27,16 +27,17 @@ public sealed class SystemOfRecordInstrumentationTests
     private ServiceProvider _provider = null!;
     private TracerProvider _tracing = null!;
     private MeterProvider _metering = null!;
-    private List<Activity> _spans = null!;
-    private List<Metric> _metrics = null!;
+    // The exporters add from the threads that end spans and export metrics while the test reads: a list behind a lock.
+    private LockedCollection<Activity> _spans = null!;
+    private LockedCollection<Metric> _metrics = null!;
     private ConcurrentQueue<(OrderPlaced Event, ActivityContext Context)> _handled = null!;
     private string _topic = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _spans = [];
-        _metrics = [];
+        _spans = new();
+        _metrics = new();
         _handled = new();
         _tracing = Sdk.CreateTracerProviderBuilder().AddSource(Checkout.Name).AddSystemOfRecordInstrumentation().AddInMemoryExporter(_spans).Build()!;
         _metering = Sdk.CreateMeterProviderBuilder().AddSystemOfRecordInstrumentation().AddInMemoryExporter(_metrics).Build()!;
@@ -122,8 +123,9 @@ public sealed class SystemOfRecordInstrumentationTests
         });
 
         _metering.ForceFlush();
-        Assert.That(_metrics.Select(m => m.Name), Does.Contain("sor.kafka.consumer.handle.duration").And.Contain("sor.kafka.records.acknowledged").And.Contain("sor.events.appended"));
-        var duration = _metrics.First(m => m.Name == "sor.kafka.consumer.handle.duration");
+        var metrics = _metrics.Snapshot();
+        Assert.That(metrics.Select(m => m.Name), Does.Contain("sor.kafka.consumer.handle.duration").And.Contain("sor.kafka.records.acknowledged").And.Contain("sor.events.appended"));
+        var duration = metrics.First(m => m.Name == "sor.kafka.consumer.handle.duration");
         Assert.That(duration.Unit, Is.EqualTo("s"));
         Assert.That(duration.MetricType, Is.EqualTo(MetricType.Histogram));
     }
@@ -161,13 +163,78 @@ public sealed class SystemOfRecordInstrumentationTests
         });
     }
 
-    private List<Activity> Exported()
-    {
-        lock (_spans)
-        {
-            return [.. _spans];
-        }
-    }
+    private List<Activity> Exported() => _spans.Snapshot();
 
     private List<Activity> Spans(ActivityKind kind) => [.. Exported().Where(s => s.Kind == kind)];
+
+    /// <summary>A list whose every member takes one lock, so the test can read what an exporter adds on another thread.</summary>
+    private sealed class LockedCollection<T> : ICollection<T>
+    {
+        private readonly List<T> _items = [];
+
+        public int Count
+        {
+            get
+            {
+                lock (_items)
+                {
+                    return _items.Count;
+                }
+            }
+        }
+
+        public bool IsReadOnly => false;
+
+        public List<T> Snapshot()
+        {
+            lock (_items)
+            {
+                return [.. _items];
+            }
+        }
+
+        public void Add(T item)
+        {
+            lock (_items)
+            {
+                _items.Add(item);
+            }
+        }
+
+        public void Clear()
+        {
+            lock (_items)
+            {
+                _items.Clear();
+            }
+        }
+
+        public bool Contains(T item)
+        {
+            lock (_items)
+            {
+                return _items.Contains(item);
+            }
+        }
+
+        public void CopyTo(T[] array, int arrayIndex)
+        {
+            lock (_items)
+            {
+                _items.CopyTo(array, arrayIndex);
+            }
+        }
+
+        public bool Remove(T item)
+        {
+            lock (_items)
+            {
+                return _items.Remove(item);
+            }
+        }
+
+        public IEnumerator<T> GetEnumerator() => Snapshot().GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }
