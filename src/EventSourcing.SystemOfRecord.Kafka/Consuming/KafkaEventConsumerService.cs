@@ -498,8 +498,11 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
         var high = consumer.GetWatermarkOffsets(result.TopicPartition).High.Value;
         if (high >= 0)
         {
-            _lagByPartition[result.Partition.Value] = Math.Max(0, high - result.Offset.Value - 1);
-            Interlocked.Exchange(ref _lag, _lagByPartition.Values.Sum());
+            // Per record: the total moves by this partition's change (no enumeration of every partition's lag).
+            var lag = Math.Max(0, high - result.Offset.Value - 1);
+            _lagByPartition.TryGetValue(result.Partition.Value, out var previous);
+            _lagByPartition[result.Partition.Value] = lag;
+            Interlocked.Add(ref _lag, lag - previous);
         }
     }
 
