@@ -284,6 +284,35 @@ public sealed class KafkaEventConsumerBuilderTests
     }
 
     [Test]
+    public async Task HandlerThrowsACancellationOfItsOwn_ServiceRunning_RetriedLikeAnyFailure()
+    {
+        await _system.AppendAsync(new OrderPlaced(1, 1m));
+        await _system.AppendAsync(new OrderPlaced(2, 2m));
+        var attempts = new ConcurrentDictionary<int, int>();
+        var handled = new ConcurrentQueue<int>();
+
+        // What HttpClient throws when its own timeout passes: a downstream hiccup, not the service stopping.
+        await using var host = await new TypedConsumerHost(
+            _cluster,
+            _topic,
+            "own-cancellation",
+            c => c.Handle<OrderPlaced>((e, context, _) =>
+            {
+                attempts[e.OrderId] = context.Attempt;
+                return e.OrderId == 1 && context.Attempt == 1 ? throw new TaskCanceledException("the downstream timed out") : Enqueue(handled, e.OrderId);
+            }),
+            o => o.RetryDelay = TimeSpan.FromMilliseconds(10)).StartAsync();
+        await Eventually.UntilAsync(() => handled.Count >= 2 || host.Service.ExecuteTask!.IsCompleted, "both events were handled, or the consumer stopped", Deadline);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.Service.ExecuteTask!.IsCompleted, Is.False, host.Service.ExecuteTask.Exception?.InnerException?.Message);
+            Assert.That(handled, Is.EqualTo(new[] { 1, 2 }));
+            Assert.That(attempts[1], Is.EqualTo(2), "one failure, one retry");
+        });
+    }
+
+    [Test]
     public async Task HandlerFailsPastItsRetries_Skip_CommitsPastItAndGoesOn()
     {
         await _system.AppendAsync(new OrderPlaced(1, 1m));

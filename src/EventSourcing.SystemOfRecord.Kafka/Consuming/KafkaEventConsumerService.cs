@@ -359,8 +359,12 @@ internal sealed partial class KafkaEventConsumerService : BackgroundService
 
         return new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
-            // Errors that cannot heal go straight to the failure policy.
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not (OperationCanceledException or EventDeserializationException or UnknownEventTypeException)),
+            // Errors that cannot heal go straight to the failure policy, and a stop or a lost partition ends the retries.
+            // A cancellation of the handler's own (HttpClient's timeout, say) is a failure like any other.
+            ShouldHandle = static args => ValueTask.FromResult(
+                args.Outcome.Exception is { } ex
+                && ex is not (EventDeserializationException or UnknownEventTypeException)
+                && !(ex is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)),
             MaxRetryAttempts = options.MaxRetryAttempts,
             Delay = options.RetryDelay,
             MaxDelay = options.MaxRetryDelay,
