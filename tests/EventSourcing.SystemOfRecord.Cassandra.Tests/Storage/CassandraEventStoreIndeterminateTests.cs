@@ -125,14 +125,17 @@ public sealed class CassandraEventStoreIndeterminateTests
     [Test]
     public async Task AppendAsync_NoAnswerWithinTheRequestTimeout_IndeterminateAndAppliedLater()
     {
+        // The timeout also bounds the schema creation and the warm-up, which have no retry: long enough for a loaded
+        // machine (300 ms was not), and the answer to the late append comes well after it.
+        var timeout = TimeSpan.FromSeconds(2);
         await using var store = await StoreAsync(o =>
         {
-            o.RequestTimeout = TimeSpan.FromMilliseconds(300);
+            o.RequestTimeout = timeout;
             o.MaxRetries = 0;
         });
         await store.AppendAsync(Event("warm-up: the bucket is indexed and the INSERT prepared"));
         var appended = Event("late");
-        _server.ResponseDelay = TimeSpan.FromSeconds(2);
+        _server.ResponseDelay = timeout * 2;
 
         var ex = Assert.ThrowsAsync<IndeterminateAppendException>(async () => await store.AppendAsync(appended));
         Assert.That(ex!.InnerException, Is.InstanceOf<CassandraConnectionException>().With.Message.Contains("did not answer"));
