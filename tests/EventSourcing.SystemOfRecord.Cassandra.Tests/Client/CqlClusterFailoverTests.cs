@@ -69,7 +69,9 @@ public sealed class CqlClusterFailoverTests
     public async Task ExecuteAsync_OneNodeStopsReading_LargeWritesEndWithinTheTimeoutOnTheHealthyNode(CancellationToken cancellationToken)
     {
         await using var nodes = await CqlTestCluster.StartAsync(2);
-        await using var cluster = new CqlCluster(Settings(nodes.ContactPoints, TimeSpan.FromSeconds(1)), NullLogger.Instance);
+        // The timeout also bounds each write on the healthy node, which takes up to 16 MiB queued on one connection: 1 s
+        // was tight on a loaded machine, and a timeout there sends the retry to the stalled node first.
+        await using var cluster = new CqlCluster(Settings(nodes.ContactPoints, TimeSpan.FromSeconds(3)), NullLogger.Instance);
         await CreateSchemaAsync(cluster);
         await cluster.ExecuteAsync(Statement(Insert, "warm-up", 0, "x"), cancellationToken);
         nodes.Nodes[0].Hostility = CqlHostility.StopReading;
