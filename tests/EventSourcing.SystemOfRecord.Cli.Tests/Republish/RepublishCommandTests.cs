@@ -69,10 +69,12 @@ public sealed class RepublishCommandTests : KafkaFixture
     public async Task Republish_CtrlC_StopsAtAnExactCheckpointAndResumeDeliversTheRestOnce()
     {
         var topic = NewTopic();
-        var events = await Store.AddManyAsync(Origin, 300, TimeSpan.FromMilliseconds(500), topic);
+        var events = await Store.AddManyAsync(Origin, 1_500, TimeSpan.FromMilliseconds(200), topic);
         using var ctrlC = new CancellationTokenSource();
 
-        // Slow enough (100 events/s) that Ctrl+C lands mid-range; stopped once some records are on the topic.
+        // Slow enough (100 events/s) that Ctrl+C lands mid-range; stopped once some records are on the topic. Reading
+        // the rest takes 15 s, so the run cannot end before the Ctrl+C however late a loaded machine sees the records
+        // (with 300 events it could: 3 s of reading, and the first acknowledgements may lag seconds behind).
         var running = Sor.RunAsync(Args(Origin, Origin.AddMinutes(5), "--name", "big", "--rate", "100"), null, ctrlC.Token);
         await Eventually.UntilAsync(
             () => running.IsCompleted || TopicReader.Watermarks(Cluster.BootstrapServers, topic, 1)[0].High >= 30,
@@ -90,7 +92,7 @@ public sealed class RepublishCommandTests : KafkaFixture
             Assert.That(stopped.Output, Does.Contain("Stopped; checkpoint replay/big: buckets").And.Contain("Continue with: sor republish --name big --resume"));
             Assert.That(checkpoint.Output, Does.Contain("replay/big").And.Contain("next bucket").And.Not.Contain("complete"), "stopped mid-range: " + checkpoint);
             Assert.That(resumed.ExitCode, Is.EqualTo(ExitCodes.Success), resumed.ToString());
-            Assert.That(ids, Has.Count.EqualTo(300), "the stop and the resume together sent each event exactly once");
+            Assert.That(ids, Has.Count.EqualTo(1_500), "the stop and the resume together sent each event exactly once");
             Assert.That(ids.Order(), Is.EqualTo(events.Select(e => e.EventId.ToString()).Order()));
         });
     }
