@@ -196,7 +196,9 @@ public sealed class RelayCommandTests : KafkaFixture
         var application = await StartApplicationAsync("orders-1", topic);
         await application.AppendManyAsync(2);
 
-        var run = await Sor.RunAsync(Takeover("orders-1"));
+        // The holder renews every quarter of its 1 s lease; the takeover is refused at the first change it sees. Watching
+        // for 5 s (not 1 s) keeps a holder that a loaded machine stalls for a second from being taken for dead.
+        var run = await Sor.RunAsync(Takeover("orders-1", lease: "5s"));
 
         var later = (await application.AppendManyAsync(1))[0];
         Assert.Multiple(async () =>
@@ -245,7 +247,9 @@ public sealed class RelayCommandTests : KafkaFixture
         await application.CrashAsync();
         using var ctrlC = new CancellationTokenSource();
 
-        var running = Sor.Start(Takeover("orders-1", lease: "2s"), ctrlC.Token, out var output);
+        // A 5 s lease: the Ctrl+C must land while the takeover watches, and a loaded machine may see the line late (with
+        // 2 s the takeover could claim the name and catch up first). The stop lets the start end, so the test takes 5 s.
+        var running = Sor.Start(Takeover("orders-1", lease: "5s"), ctrlC.Token, out var output);
         await Eventually.UntilAsync(() => running.IsCompleted || output().Contains("watching its record", StringComparison.Ordinal), "the takeover watches the dead holder's record");
         await ctrlC.CancelAsync();
         var run = await running;
