@@ -24,7 +24,8 @@ profile = ExecutionProfile(
     request_timeout=20)
 cluster = Cluster(
     [host], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-    schema_metadata_enabled=False, token_metadata_enabled=False, compression=False, connect_timeout=20)
+    schema_metadata_enabled=False, token_metadata_enabled=False, compression=False, connect_timeout=20,
+    control_connection_timeout=20)
 session = cluster.connect()
 result = {"protocol_version": cluster.protocol_version}
 

@@ -24,7 +24,7 @@ profile = ExecutionProfile(
     request_timeout=20)
 cluster = Cluster(
     [host], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-    schema_metadata_enabled=False, token_metadata_enabled=True, compression='lz4', connect_timeout=20,
+    schema_metadata_enabled=False, token_metadata_enabled=True, compression='lz4', connect_timeout=20, control_connection_timeout=20,
     topology_event_refresh_window=0, status_event_refresh_window=0)
 session = cluster.connect()
 
