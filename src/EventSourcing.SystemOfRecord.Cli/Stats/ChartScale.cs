@@ -50,7 +50,7 @@ internal sealed class ChartScale
             }
         }
 
-        var first = TimeBuckets.Floor(firstBucket, width.Ticks);
+        var first = BarFloor(firstBucket, width.Ticks);
         return new ChartScale(width, perBucket, first, (int)Math.Max(1, TimeBuckets.Count(first, end, width.Ticks)));
     }
 
@@ -74,5 +74,16 @@ internal sealed class ChartScale
         };
 
     private static long Count(DateTime first, DateTime end, TimeSpan width) =>
-        TimeBuckets.Count(TimeBuckets.Floor(first, width.Ticks), end, width.Ticks);
+        TimeBuckets.Count(BarFloor(first, width.Ticks), end, width.Ticks);
+
+    /// <summary>
+    /// The start of the bar holding <paramref name="time"/>, aligned to the Unix epoch like buckets; in year 1 the bar
+    /// that would start before <see cref="DateTime.MinValue"/> starts at it (a week, or a width of many days, does not
+    /// divide the ticks from year 1 to 1970).
+    /// </summary>
+    private static DateTime BarFloor(DateTime time, long widthTicks)
+    {
+        var remainder = (((time.Ticks - DateTime.UnixEpoch.Ticks) % widthTicks) + widthTicks) % widthTicks;
+        return new DateTime(Math.Max(0, time.Ticks - remainder), DateTimeKind.Utc);
+    }
 }

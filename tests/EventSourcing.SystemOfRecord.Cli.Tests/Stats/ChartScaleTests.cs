@@ -36,6 +36,24 @@ public sealed class ChartScaleTests
         });
     }
 
+    [TestCase(0, 300L * 24 * 60)] // weekly bars: a week does not divide the ticks from year 1 to 1970
+    [TestCase(3, 300L * 24 * 60)]
+    [TestCase(0, 9998L * 365 * 24 * 60)] // bars of thousands of days
+    public void For_RangeFromYearOne_FirstBarStartsNoEarlierThanMinValue(int startDays, long rangeMinutes)
+    {
+        var from = DateTime.SpecifyKind(DateTime.MinValue.AddDays(startDays), DateTimeKind.Utc);
+
+        var scale = ChartScale.For(from, from.AddMinutes(rangeMinutes), TimeSpan.FromSeconds(15));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(scale.FirstBar, Is.LessThanOrEqualTo(from));
+            Assert.That(scale.BarOf(from), Is.Zero);
+            Assert.That(scale.BarOf(from.AddMinutes(rangeMinutes - 1)), Is.LessThan(scale.Bars));
+            Assert.That(scale.Bars, Is.LessThanOrEqualTo(ChartScale.MaxBars));
+        });
+    }
+
     [Test]
     public void BarOf_BucketsOfOneHour_FallInOneBar()
     {

@@ -156,6 +156,17 @@ public sealed class StatsCommandTests
     }
 
     [Test]
+    public async Task Stats_RangeFromYearOne_CountsEveryEventInBarsOfManyDays()
+    {
+        // Bars are aligned to the Unix epoch; the first bar of this range would start before DateTime.MinValue.
+        var run = await Sor.RunAsync(["stats", "--sqlite", _store.Path, "--from", "0001-01-01T00:00:00Z", "--to", "9999-12-31T00:00:00Z", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Success), run.ToString());
+        using var json = JsonDocument.Parse(run.Output);
+        Assert.That(json.RootElement.GetProperty("events").GetInt64(), Is.EqualTo(_events.Count + 1));
+    }
+
+    [Test]
     public async Task Stats_Verbose_ShowsTheStackTraceOfAFailure()
     {
         var path = _store.Folder.File("not-sqlite.db");
