@@ -82,8 +82,9 @@ internal sealed partial class TopicEventIds
             .SetErrorHandler((_, error) => KafkaLogging.Write(logger, error))
             .Build();
         var timeout = kafka.ConnectTimeout;
-        var seekTime = firstBucket - seekMargin < DateTime.UnixEpoch ? DateTime.UnixEpoch : firstBucket - seekMargin;
-        var stopAfter = endMargin is { } margin ? end + margin : (DateTime?)null;
+        // Compared in ticks: the margins may reach past DateTime.MinValue or MaxValue (a range in year 1 or 9999).
+        var seekTime = firstBucket.Ticks - DateTime.UnixEpoch.Ticks <= seekMargin.Ticks ? DateTime.UnixEpoch : firstBucket - seekMargin;
+        var stopAfter = endMargin is { } margin ? (DateTime.MaxValue.Ticks - end.Ticks <= margin.Ticks ? DateTime.MaxValue : end + margin) : (DateTime?)null;
 
         List<(TopicPartition Partition, long Start, long High)> ranges;
         try

@@ -109,6 +109,33 @@ public sealed class ReconcileCommandTests : KafkaFixture
     }
 
     [Test]
+    public async Task Reconcile_RangeInYearOne_ReadsTheTopicFromTheEpochInsteadOfFailing()
+    {
+        // The seek margin (5 minutes) reaches back past DateTime.MinValue.
+        var topic = NewTopic();
+        await PublishAsync(await Store.AddManyAsync(Origin, 2, TimeSpan.FromSeconds(1), topic));
+
+        var run = await Sor.RunAsync(["reconcile", "--sqlite", Store.Path, "--bootstrap-servers", Cluster.BootstrapServers, "--topic", topic, "--from", "0001-01-01T00:00:00Z", "--to", "0001-01-01T00:01:00Z", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Success), run.ToString());
+        using var json = JsonDocument.Parse(run.Output);
+        Assert.That(json.RootElement.GetProperty("missing").GetInt64(), Is.Zero);
+    }
+
+    [Test]
+    public async Task Reconcile_EndMarginPastTheLastTime_ReadsToThePartitionEndsInsteadOfFailing()
+    {
+        var topic = NewTopic();
+        await PublishAsync(await Store.AddManyAsync(Origin, 2, TimeSpan.FromSeconds(1), topic));
+
+        var run = await Sor.RunAsync(["reconcile", "--sqlite", Store.Path, "--bootstrap-servers", Cluster.BootstrapServers, "--topic", topic, "--from", "9999-12-31T23:58:00Z", "--to", "9999-12-31T23:59:00Z", "--end-margin", "5m", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Success), run.ToString());
+        using var json = JsonDocument.Parse(run.Output);
+        Assert.That(json.RootElement.GetProperty("missing").GetInt64(), Is.Zero);
+    }
+
+    [Test]
     public async Task Reconcile_RecordsWithoutCloudEventsId_AreCountedAndIgnored()
     {
         var topic = NewTopic();
