@@ -239,6 +239,7 @@ public sealed class RelayCommandTests : KafkaFixture
     }
 
     [Test]
+    [Category("Slow")] // waits out a 5 s lease
     public async Task Takeover_CtrlCWhileWatchingTheLease_ExitsCancelledAndStillLetsTheNameGo()
     {
         var topic = NewTopic();
