@@ -3,7 +3,8 @@ namespace EventSourcing.SystemOfRecord.Cli.Stats;
 /// <summary>
 /// The width of one bar of the events chart: the bucket increment while the range has few buckets, else the shortest
 /// of 1 min, 5 min, 15 min, 30 min, 1 h, 3 h, 6 h, 12 h, 1 d, 7 d that keeps the chart at <see cref="MaxBars"/> bars
-/// or fewer (whole days beyond that). Bars are aligned to the Unix epoch, as buckets are.
+/// or fewer (whole days beyond that). Bars are aligned to the Unix epoch, as buckets are (except a range whose first
+/// bar would start before <see cref="DateTime.MinValue"/>: its bars start there).
 /// </summary>
 internal sealed class ChartScale
 {
@@ -77,9 +78,9 @@ internal sealed class ChartScale
         TimeBuckets.Count(BarFloor(first, width.Ticks), end, width.Ticks);
 
     /// <summary>
-    /// The start of the bar holding <paramref name="time"/>, aligned to the Unix epoch like buckets; in year 1 the bar
-    /// that would start before <see cref="DateTime.MinValue"/> starts at it (a week, or a width of many days, does not
-    /// divide the ticks from year 1 to 1970).
+    /// The start of the bar holding <paramref name="time"/>, aligned to the Unix epoch like buckets; in year 1, when
+    /// that bar would start before <see cref="DateTime.MinValue"/> (a week, or a width of many days, does not divide the
+    /// ticks from year 1 to 1970), <see cref="DateTime.MinValue"/>, and the chart's bars are counted from there.
     /// </summary>
     private static DateTime BarFloor(DateTime time, long widthTicks)
     {
