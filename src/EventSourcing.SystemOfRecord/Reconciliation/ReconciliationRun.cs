@@ -23,7 +23,7 @@ internal sealed partial class ReconciliationRun(IEventStore store, TimeProvider 
         var seen = new HashSet<TimeUuid>();
         var unexpected = new HashSet<TimeUuid>();
         long buckets = 0, storedEvents = 0, downstreamEvents = 0;
-        for (var bucket = first; bucket < end; bucket = bucket.AddTicks(incrementTicks))
+        for (DateTime? next = first; next is { } bucket && bucket < end; next = TimeBuckets.Next(bucket, incrementTicks))
         {
             stored.Clear();
             storedSet.Clear();

@@ -54,6 +54,23 @@ public class SystemOfRecordReconciliationTests
     }
 
     [Test]
+    public async Task ReconcileAsync_RangeEndsAtTheLastTime_ComparesItsLastBucketWithoutOverflowing()
+    {
+        using var kit = new ReplayTestKit();
+        var downstream = new Downstream();
+        var from = DateTime.SpecifyKind(DateTime.MaxValue.AddSeconds(-20), DateTimeKind.Utc);
+
+        var report = await kit.Sor.ReconcileAsync(from, DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc), downstream.IdsAsync);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.IsConsistent, Is.True);
+            Assert.That(downstream.Asked, Has.Count.EqualTo(report.BucketsCompared).And.Count.GreaterThanOrEqualTo(2));
+            Assert.That(downstream.Asked[^1], Is.EqualTo(kit.Sor.GetBucket(DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc))), "the last bucket before the end of time was compared");
+        });
+    }
+
+    [Test]
     public async Task ReconcileAsync_DownstreamLacksSomeAndHoldsOthers_ReportsExactlyThoseIds()
     {
         using var kit = new ReplayTestKit();
