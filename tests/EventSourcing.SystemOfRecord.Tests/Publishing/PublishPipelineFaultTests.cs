@@ -200,11 +200,12 @@ public class PublishPipelineFaultTests
     public async Task Dispose_DuringTheStart_LetsGoOfTheLease()
     {
         var inner = new InMemoryEventStore();
-        var store = new ScriptedStore(inner) { SlowFirstRead = TimeSpan.FromMilliseconds(300) };
+        var store = new ScriptedStore(inner) { HoldFirstRead = true };
         var sor = Open(store, new ScriptedPublisher());
         var start = sor.StartAsync();
         await Eventually.UntilAsync(() => store.Reads >= 1, "the start is reading the lease");
         await sor.DisposeAsync();
+        store.ReleaseFirstRead(); // the start goes on only once the disposal began, however slow the machine
         Assert.That(async () => await start, Throws.TypeOf<ObjectDisposedException>());
         var next = Open(inner, new ScriptedPublisher(), clock: null);
         Exception? refused = null;
@@ -243,6 +244,7 @@ public class PublishPipelineFaultTests
         private int _replaces;
         private TaskCompletionSource? _nextAppend;
         private TaskCompletionSource? _held;
+        private readonly TaskCompletionSource _firstRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _reads;
 
         public int Replaces => Volatile.Read(ref _replaces);
@@ -253,13 +255,16 @@ public class PublishPipelineFaultTests
 
         public bool ApplyThenThrowOnce { get; set; }
 
-        public TimeSpan SlowFirstRead { get; set; }
+        /// <summary>The first checkpoint read waits for <see cref="ReleaseFirstRead"/> (or its cancellation).</summary>
+        public bool HoldFirstRead { get; set; }
 
         public bool Holding => Volatile.Read(ref _held) is { Task.IsCompleted: false };
 
         public void HoldNextAppend() => _nextAppend = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void OpenHold() => _held?.TrySetResult();
+
+        public void ReleaseFirstRead() => _firstRead.TrySetResult();
 
         public async ValueTask AppendAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken = default)
         {
@@ -282,9 +287,9 @@ public class PublishPipelineFaultTests
 
         public async ValueTask<string?> ReadCheckpointAsync(string name, CancellationToken cancellationToken = default)
         {
-            if (Interlocked.Increment(ref _reads) == 1 && SlowFirstRead > TimeSpan.Zero)
+            if (Interlocked.Increment(ref _reads) == 1 && HoldFirstRead)
             {
-                await Task.Delay(SlowFirstRead, cancellationToken);
+                await _firstRead.Task.WaitAsync(cancellationToken);
             }
 
             return await inner.ReadCheckpointAsync(name, cancellationToken);
