@@ -126,7 +126,9 @@ public class PublishPipelineFaultTests
         })));
         down.FailEverything = null;
         await sor.DisposeAsync();
-        Assert.That(largest, Is.LessThanOrEqualTo(65_538), "stored, unsent events should fold into ranges");
+        // The ledger folds when a committed write finds it past 65 536 entries; until the next one does, each of the 32
+        // appenders may have issued one more id. Without folding it would reach 76 800.
+        Assert.That(largest, Is.LessThanOrEqualTo(65_536 + 32), "stored, unsent events should fold into ranges");
     }
 
     [Test]
