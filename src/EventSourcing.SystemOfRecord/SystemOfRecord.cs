@@ -173,7 +173,11 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting; the publish goes on.</param>
     /// <exception cref="ArgumentNullException"><paramref name="recordedEvent"/> is null.</exception>
     /// <exception cref="ArgumentException">Another instance appended the event: only its own pipeline publishes it.</exception>
-    /// <exception cref="EventPublishException">The publisher refused the event for good (it is parked), or it was never recorded.</exception>
+    /// <exception cref="EventPublishException">
+    /// The publisher refused the event for good (it is parked), or it was never recorded; or the system of record was
+    /// disposed (or fenced) while waiting, the event still unpublished (<see cref="EventPublishException.RecoveryScheduled"/>
+    /// says whether publish recovery publishes it after a restart).
+    /// </exception>
     public async Task WhenPublishedAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(recordedEvent);

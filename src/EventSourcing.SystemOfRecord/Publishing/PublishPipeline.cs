@@ -469,7 +469,8 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
         }
         catch (Exception ex) when (ex is not EventPublishException)
         {
-            throw PublishFailed(recordedEvent, ex, pending: false);
+            // A disposal ended the wait, not a refusal: the event is still to publish, by the next start with recovery.
+            throw PublishFailed(recordedEvent, ex, pending: ex is ObjectDisposedException);
         }
     }
 

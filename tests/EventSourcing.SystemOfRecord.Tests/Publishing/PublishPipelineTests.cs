@@ -240,6 +240,21 @@ public class PublishPipelineTests
     }
 
     [Test]
+    public async Task WhenPublishedAsync_DisposedWhileTheBrokerIsAway_SaysPublishRecoveryPublishesIt()
+    {
+        var sor = Open(PublishMode.Committed, recovery: true);
+        _publisher.FailEverything = new ScriptedPublisher.TransientFailure("broker away");
+        var recorded = await sor.AppendAsync("m");
+        var waiting = sor.WhenPublishedAsync(recorded);
+        await Eventually.UntilAsync(() => sor.GetPublishStatus().State == PublishState.Retrying, "the publish failed for now");
+
+        await sor.DisposeAsync();
+
+        var ex = Assert.ThrowsAsync<EventPublishException>(async () => await waiting);
+        Assert.That(ex!.RecoveryScheduled, Is.True, "stored, not published, not refused: the next start's catch-up publishes it");
+    }
+
+    [Test]
     public async Task Restart_WithRecovery_CatchesUpOnItsOwnUnpublishedEventsOnly()
     {
         var first = Open(PublishMode.Committed, recovery: true, instance: "app-1");
