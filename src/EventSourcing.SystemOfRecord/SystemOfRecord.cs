@@ -174,7 +174,7 @@ public sealed partial class SystemOfRecord : IDisposable, IAsyncDisposable
     /// <exception cref="ArgumentNullException"><paramref name="recordedEvent"/> is null.</exception>
     /// <exception cref="ArgumentException">Another instance appended the event: only its own pipeline publishes it.</exception>
     /// <exception cref="EventPublishException">
-    /// The publisher refused the event for good (it is parked), or it was never recorded; or the system of record was
+    /// The publisher refused the event for good (it is parked); or the system of record was
     /// disposed (or fenced) while waiting, the event still unpublished (<see cref="EventPublishException.RecoveryScheduled"/>
     /// says whether publish recovery publishes it after a restart).
     /// </exception>

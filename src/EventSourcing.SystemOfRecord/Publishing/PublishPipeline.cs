@@ -59,7 +59,7 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
 
     private string LegacyWatermarkName => LegacyWatermarkPrefix + _settings.InstanceName;
 
-    // Refused or unrecorded ids remembered for WhenPublishedAsync, newest first out last: enough for any caller that
+    // Refused (parked) ids remembered for WhenPublishedAsync, newest first out last: enough for any caller that
     // waits on a recent event, bounded however many are parked.
     private const int UnpublishedRemembered = 10_000;
 
