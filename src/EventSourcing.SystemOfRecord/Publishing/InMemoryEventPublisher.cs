@@ -54,11 +54,12 @@ public sealed class InMemoryEventPublisher : IEventPublisher, IDisposable
             _turn.Release();
         }
 
-        Interlocked.Increment(ref _publishedCount);
         if (failures is not null)
         {
             throw failures.Count == 1 ? failures[0] : new AggregateException("Several subscribers failed.", failures);
         }
+
+        Interlocked.Increment(ref _publishedCount); // a failed publish is tried again: count it once, when it succeeds
     }
 
     /// <summary>Releases the delivery lock.</summary>

@@ -57,6 +57,21 @@ public class InMemoryEventPublisherTests
     }
 
     [Test]
+    public async Task PublishedCount_AFailedPublishTriedAgain_CountsTheEventOnce()
+    {
+        using var publisher = new InMemoryEventPublisher();
+        var fail = true;
+        using var flaky = publisher.Subscribe((_, _) => fail ? throw new InvalidOperationException("downstream away") : ValueTask.CompletedTask);
+        var e = Event("1");
+
+        Assert.That(async () => await publisher.PublishAsync(e, CancellationToken.None), Throws.InvalidOperationException);
+        fail = false;
+        await publisher.PublishAsync(e, CancellationToken.None); // the pipeline's retry
+
+        Assert.That(publisher.PublishedCount, Is.EqualTo(1), "a publish that failed published nothing");
+    }
+
+    [Test]
     public async Task PublishAsync_PipelinedWithAsyncSubscriber_DeliversInCallOrder()
     {
         using var publisher = new InMemoryEventPublisher();
