@@ -48,7 +48,19 @@ internal sealed partial class PublishPipeline
                         _wake.Wait();
                         break;
                     case Step.Send when _transactions is not null:
-                        PublishTransactionAsync().GetAwaiter().GetResult();
+                        try
+                        {
+                            PublishTransactionAsync().GetAwaiter().GetResult();
+                        }
+                        catch (Exception ex) when (_stopping.IsCancellationRequested && ex is not InstanceConflictException)
+                        {
+                            // Stopped while the transaction was failing: its replayed events are no longer anybody's to
+                            // send, so their callers hear it now (a live event's waiters hear at disposal, and with
+                            // recovery the next start publishes it).
+                            FailExternalInBatch(new ObjectDisposedException(nameof(SystemOfRecord)));
+                            return;
+                        }
+
                         lock (_gate)
                         {
                             _inFlight = 0;
@@ -76,11 +88,7 @@ internal sealed partial class PublishPipeline
             }
             catch (InstanceConflictException ex)
             {
-                foreach (var send in _batch.OfType<ExternalSend>())
-                {
-                    send.Fail(ex);
-                }
-
+                FailExternalInBatch(ex);
                 Fence(ex);
                 return;
             }
@@ -90,6 +98,15 @@ internal sealed partial class PublishPipeline
                 Log.DispatchStepFailed(_logger, ex, _settings.InstanceName);
                 DelayAsync(NextBackoff()).GetAwaiter().GetResult();
             }
+        }
+    }
+
+    /// <summary>Fails the replayed events of the batch the dispatcher holds that have not finished (a finished one ignores it).</summary>
+    private void FailExternalInBatch(Exception error)
+    {
+        foreach (var item in _batch)
+        {
+            (item as ExternalSend)?.Fail(error);
         }
     }
 

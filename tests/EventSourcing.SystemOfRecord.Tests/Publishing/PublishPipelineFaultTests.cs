@@ -150,6 +150,26 @@ public class PublishPipelineFaultTests
         Assert.That(finished, Is.SameAs(republish), "RepublishDateRangeAsync (no token) should end, with an error, once the system of record is disposed");
     }
 
+    [Test]
+    public async Task Dispose_WhileATransactionalRepublishRetries_TheRepublishEndsWithAnError()
+    {
+        var store = new InMemoryEventStore();
+        var publisher = new TransactionalPublisher();
+        var sor = Open(store, publisher);
+        var recorded = await sor.AppendAsync("m");
+        await sor.WhenPublishedAsync(recorded);
+        publisher.Failing = true;
+
+        var now = DateTimeOffset.UtcNow;
+        var republish = sor.RepublishDateRangeAsync(now.AddMinutes(-5), now.AddMinutes(5));
+        await Eventually.UntilAsync(() => publisher.Failed >= 1, "the republish's transaction failed for now");
+        await sor.DisposeAsync();
+
+        var finished = await Task.WhenAny(republish, Task.Delay(Eventually.DefaultTimeout));
+        Assert.That(finished, Is.SameAs(republish), "RepublishDateRangeAsync (no token) should end, with an error, once the system of record is disposed");
+        Assert.That(async () => await republish, Throws.TypeOf<ObjectDisposedException>());
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public async Task Fenced_WhileAnAppendWaitsForTheReservation_TheAppendFails(bool blocking)
@@ -239,6 +259,33 @@ public class PublishPipelineFaultTests
         Assert.That(sor.GetPublishStatus().State, Is.Not.EqualTo(PublishState.Fenced), "nobody else took the name");
         Assert.That(async () => await sor.AppendAsync("still mine"), Throws.Nothing);
         await sor.DisposeAsync();
+    }
+
+    /// <summary>An exactly-once publisher whose transactions commit, or fail for now while <see cref="Failing"/>.</summary>
+    private sealed class TransactionalPublisher : ITransactionalEventPublisher
+    {
+        private int _failed;
+
+        public volatile bool Failing;
+
+        public int Failed => Volatile.Read(ref _failed);
+
+        public bool IsTransactional => true;
+
+        public ValueTask PublishAsync(RecordedEvent recordedEvent, CancellationToken cancellationToken) => throw new NotSupportedException("transactions only");
+
+        public ValueTask<string?> InitializeTransactionsAsync(string instanceName, CancellationToken cancellationToken) => ValueTask.FromResult<string?>(null);
+
+        public ValueTask PublishTransactionAsync(IReadOnlyList<RecordedEvent> events, string cursor, CancellationToken cancellationToken)
+        {
+            if (!Failing)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            Interlocked.Increment(ref _failed);
+            return ValueTask.FromException(new ScriptedPublisher.TransientFailure("broker away"));
+        }
     }
 
     private sealed class ScriptedStore(InMemoryEventStore inner) : IEventStore, ICheckpointStore
