@@ -453,6 +453,7 @@ internal sealed partial class PublishPipeline
                 lock (_gate)
                 {
                     _retrying = true;
+                    CheckDrainedLocked(); // a failing publisher counts as drained: a disposal need not wait out its timeout
                 }
 
                 var delay = NextBackoff();

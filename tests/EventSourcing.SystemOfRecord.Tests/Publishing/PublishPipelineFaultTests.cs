@@ -1,5 +1,6 @@
 using System.Globalization;
 using EventSourcing.SystemOfRecord.Tests.Support;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -18,7 +19,8 @@ public class PublishPipelineFaultTests
         bool recovery = true,
         TimeProvider? clock = null,
         TimeSpan? publishTimeout = null,
-        string instance = "app-1")
+        string instance = "app-1",
+        ILogger<SystemOfRecord>? logger = null)
     {
         var options = recovery
             ? new PublishRecoveryOptions
@@ -33,6 +35,7 @@ public class PublishPipelineFaultTests
             publisher,
             Options.Create(new SystemOfRecordOptions { InstanceName = instance, PublishMode = mode }),
             timeProvider: clock,
+            logger: logger,
             publishRecovery: options);
     }
 
@@ -170,6 +173,25 @@ public class PublishPipelineFaultTests
         Assert.That(async () => await republish, Throws.TypeOf<ObjectDisposedException>());
     }
 
+    [Test]
+    public async Task Dispose_TransactionFailsWhileTheDrainWaits_DrainEndsWithoutWaitingOutItsTimeout()
+    {
+        var store = new InMemoryEventStore();
+        var publisher = new TransactionalPublisher { Hold = true };
+        var logger = new EventIdLogger();
+        var sor = Open(store, publisher, logger: logger);
+        await sor.AppendAsync("m");
+        await Eventually.UntilAsync(() => publisher.Holding, "the event's transaction is under way");
+
+        var disposing = sor.DisposeAsync().AsTask();
+        await Eventually.UntilAsync(() => sor.GetPublishStatus().State == PublishState.Stopped, "the disposal waits for the drain");
+        publisher.Failing = true;
+        publisher.Release(); // the transaction fails for now: a failing publisher counts as drained
+        await disposing;
+
+        Assert.That(logger.EventIds, Does.Not.Contain(1032), "the drain ended when the transaction failed, not at its 10 s timeout (log 1032)");
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public async Task Fenced_WhileAnAppendWaitsForTheReservation_TheAppendFails(bool blocking)
@@ -268,7 +290,16 @@ public class PublishPipelineFaultTests
 
         public volatile bool Failing;
 
+        private TaskCompletionSource? _held;
+
         public int Failed => Volatile.Read(ref _failed);
+
+        /// <summary>The next transaction waits for <see cref="Release"/>, then commits or fails.</summary>
+        public bool Hold { get; set; }
+
+        public bool Holding => Volatile.Read(ref _held) is { Task.IsCompleted: false };
+
+        public void Release() => Volatile.Read(ref _held)?.TrySetResult();
 
         public bool IsTransactional => true;
 
@@ -276,7 +307,20 @@ public class PublishPipelineFaultTests
 
         public ValueTask<string?> InitializeTransactionsAsync(string instanceName, CancellationToken cancellationToken) => ValueTask.FromResult<string?>(null);
 
-        public ValueTask PublishTransactionAsync(IReadOnlyList<RecordedEvent> events, string cursor, CancellationToken cancellationToken)
+        public async ValueTask PublishTransactionAsync(IReadOnlyList<RecordedEvent> events, string cursor, CancellationToken cancellationToken)
+        {
+            if (Hold)
+            {
+                Hold = false;
+                var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _held, held);
+                await held.Task;
+            }
+
+            await Outcome();
+        }
+
+        private ValueTask Outcome()
         {
             if (!Failing)
             {
@@ -286,6 +330,21 @@ public class PublishPipelineFaultTests
             Interlocked.Increment(ref _failed);
             return ValueTask.FromException(new ScriptedPublisher.TransientFailure("broker away"));
         }
+    }
+
+    /// <summary>Remembers the event id of every log entry.</summary>
+    private sealed class EventIdLogger : ILogger<SystemOfRecord>
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<int> _ids = new();
+
+        public IReadOnlyList<int> EventIds => [.. _ids];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) => _ids.Enqueue(eventId.Id);
     }
 
     private sealed class ScriptedStore(InMemoryEventStore inner) : IEventStore, ICheckpointStore
