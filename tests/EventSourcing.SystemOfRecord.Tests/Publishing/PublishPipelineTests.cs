@@ -209,6 +209,10 @@ public class PublishPipelineTests
         var second = await sor.AppendAsync("second", key: "k");
         _publisher.FailTransiently(first.EventId, times: 2);
         _publisher.FailTransiently(second.EventId, times: 2);
+
+        // Both sent before either fails: a dispatcher that woke late for the second would find the first already
+        // failed, resend it alone, and the rounds would no longer pair up.
+        await Eventually.UntilAsync(() => _publisher.Calls.Count == 2, "both events sent");
         _publisher.Release();
 
         await sor.WhenPublishedAsync(second).WaitAsync(TimeSpan.FromSeconds(20));
