@@ -219,9 +219,11 @@ internal sealed partial class PublishPipeline : IAsyncDisposable, IPublishCallba
             }
 
             _state = catchUp is null ? PublishState.Running : PublishState.CatchingUp;
-        }
 
-        _metrics.Register(this);
+            // Under the lock that a disposal's stop takes first: registered after its unregistration, the gauges would
+            // report a disposed pipeline for the life of the process.
+            _metrics.Register(this);
+        }
 
         // A thread of its own, waiting synchronously: callers blocked in Append on every pool thread cannot starve it.
         var dispatcherExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
