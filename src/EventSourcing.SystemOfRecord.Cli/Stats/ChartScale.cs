@@ -78,13 +78,10 @@ internal sealed class ChartScale
         TimeBuckets.Count(BarFloor(first, width.Ticks), end, width.Ticks);
 
     /// <summary>
-    /// The start of the bar holding <paramref name="time"/>, aligned to the Unix epoch like buckets; in year 1, when
-    /// that bar would start before <see cref="DateTime.MinValue"/> (a week, or a width of many days, does not divide the
-    /// ticks from year 1 to 1970), <see cref="DateTime.MinValue"/>, and the chart's bars are counted from there.
+    /// The start of the bar holding <paramref name="time"/>, aligned to the Unix epoch like buckets; within the first
+    /// bar's width of year 1, where that start may fall before <see cref="DateTime.MinValue"/> (a week does not divide
+    /// the ticks from year 1 to 1970), <see cref="DateTime.MinValue"/>, and the chart's bars are counted from there.
     /// </summary>
-    private static DateTime BarFloor(DateTime time, long widthTicks)
-    {
-        var remainder = (((time.Ticks - DateTime.UnixEpoch.Ticks) % widthTicks) + widthTicks) % widthTicks;
-        return new DateTime(Math.Max(0, time.Ticks - remainder), DateTimeKind.Utc);
-    }
+    private static DateTime BarFloor(DateTime time, long widthTicks) =>
+        time.Ticks < widthTicks ? DateTime.MinValue : TimeBuckets.Floor(time, widthTicks);
 }
